@@ -1,0 +1,327 @@
+// Package csvdata parses CSV text into typed ml columns, inferring each
+// column's type from its cells.
+//
+// A column whose present cells all read as numbers is NUMERIC; any other is
+// CATEGORICAL. Cells that are empty or hold a missing-value marker (NA,
+// null, ... as pandas reads them) are missing in either kind.
+//
+// The text is read once, collecting numeric columns straight into float64s
+// rather than keeping every cell as a string; only a column found not to be
+// numeric after some of its numbers were read is read again, for its text.
+package csvdata
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"mlgraph/internal/apperr"
+	"mlgraph/ml"
+)
+
+// Parse parses CSV text with a header row into one column per header field.
+// Every error is BAD_USER_INPUT, naming the line or row and column at fault.
+func Parse(text string) ([]*ml.Column, error) {
+	text = strings.TrimPrefix(text, "\ufeff") // a BOM some editors write
+	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
+	return parse(func() io.Reader { return strings.NewReader(text) }, size)
+}
+
+// sizeHint describes the input, to size the columns once rather than grow
+// them by doubling, which would need up to twice the memory.
+type sizeHint struct {
+	bytes   int64 // length of the input, 0 if unknown
+	maxRows int   // at least the number of rows (lines), 0 if unknown
+}
+
+// sampleRows is how many rows are read before sizing the columns from the
+// bytes they took.
+const sampleRows = 1000
+
+// capacity estimates the number of rows from the first rows, which took
+// offset bytes, with some slack (rows vary in length); 0 if unknown.
+func (h sizeHint) capacity(rows int, offset int64) int {
+	if h.bytes <= 0 || offset <= 0 {
+		return 0
+	}
+	n := int(float64(rows) * float64(h.bytes) / float64(offset) * 1.1)
+	if h.maxRows > 0 {
+		n = min(n, h.maxRows)
+	}
+	return n
+}
+
+// parse parses the CSV that each call of open reads from the start; a
+// second pass calls it again.
+func parse(open func() io.Reader, size sizeHint) ([]*ml.Column, error) {
+	r := newReader(open())
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, apperr.BadInputf("empty CSV: a header row is required")
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	columns, err := newColumns(header)
+	if err != nil {
+		return nil, err
+	}
+	headerBytes := r.InputOffset()
+
+	rows := 0
+	for {
+		record, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		if len(record) != len(columns) {
+			line, _ := r.FieldPos(0)
+			return nil, apperr.BadInputf("line %d: expected %d fields as in the header, found %d", line, len(columns), len(record))
+		}
+		for i, c := range columns {
+			c.add(rows, record[i])
+		}
+		rows++
+		if rows == sampleRows {
+			// Sized from rows actually read, so that memory stays in
+			// proportion to the data, however many lines the input claims.
+			n := size.capacity(rows, r.InputOffset()-headerBytes)
+			for _, c := range columns {
+				c.grow(n)
+			}
+		}
+	}
+	if rows == 0 {
+		return nil, apperr.BadInputf("no data rows: the CSV has only a header")
+	}
+
+	if err := checkFinite(columns); err != nil {
+		return nil, err
+	}
+	if err := rereadText(open, columns, rows); err != nil {
+		return nil, err
+	}
+	result := make([]*ml.Column, len(columns))
+	for i, c := range columns {
+		result[i] = c.column()
+	}
+	return result, nil
+}
+
+func newReader(in io.Reader) *csv.Reader {
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1 // checked by us, for a clearer message
+	r.ReuseRecord = true   // we keep no field strings but for new levels
+	return r
+}
+
+// csvError reports a malformed CSV (say, a stray quote).
+func csvError(err error) error {
+	var parseErr *csv.ParseError
+	if errors.As(err, &parseErr) {
+		return apperr.BadInputf("invalid CSV: %v", parseErr)
+	}
+	return apperr.BadInputf("invalid CSV: %v", err)
+}
+
+func newColumns(header []string) ([]*columnBuilder, error) {
+	columns := make([]*columnBuilder, len(header))
+	seen := make(map[string]int, len(header))
+	for i, name := range header {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return nil, apperr.BadInputf("header: column %d has no name", i+1)
+		}
+		if j, dup := seen[name]; dup {
+			return nil, apperr.BadInputf("header: duplicate column name %q (columns %d and %d)", name, j+1, i+1)
+		}
+		seen[name] = i
+		columns[i] = &columnBuilder{name: strings.Clone(name), kind: numeric}
+	}
+	return columns, nil
+}
+
+// checkFinite fails on the first ±Inf, by row then column, in a column that
+// stayed numeric: the models cannot use it, and it is a number, so it is no
+// category either. (In a categorical column "inf" is just text.)
+func checkFinite(columns []*columnBuilder) error {
+	var first *columnBuilder
+	for _, c := range columns {
+		if c.kind == numeric && c.infRow > 0 && (first == nil || c.infRow < first.infRow) {
+			first = c
+		}
+	}
+	if first != nil {
+		return apperr.BadInputf("row %d, column %q: non-finite number %q", first.infRow, first.name, first.infText)
+	}
+	return nil
+}
+
+// rereadText reads the text of the columns that turned categorical after
+// some of their numbers were read.
+func rereadText(open func() io.Reader, columns []*columnBuilder, rows int) error {
+	var reread []int
+	for i, c := range columns {
+		if c.kind == needsText {
+			c.toCategorical(0)
+			c.grow(rows)
+			reread = append(reread, i)
+		}
+	}
+	if len(reread) == 0 {
+		return nil
+	}
+	r := newReader(open())
+	if _, err := r.Read(); err != nil { // the header
+		return csvError(err)
+	}
+	for {
+		record, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return csvError(err)
+		}
+		for _, i := range reread {
+			columns[i].addLevel(record[i])
+		}
+	}
+}
+
+type kind int
+
+const (
+	numeric     kind = iota // every present cell so far is a number
+	categorical             // collecting codes, from the first row on
+	needsText               // not numeric, but text of rows read as numbers is lost
+)
+
+// columnBuilder collects one column's cells as they are read.
+type columnBuilder struct {
+	name string
+	kind kind
+
+	// numeric
+	num     []float64
+	numbers int    // cells read as numbers, to know if any text is lost
+	infRow  int    // 1-based row of the first ±Inf, 0 if none
+	infText string // that cell's text
+
+	// categorical
+	codes  []int32
+	levels []string
+	index  map[string]int32 // level → code
+}
+
+// add adds the cell of 0-based data row row.
+func (c *columnBuilder) add(row int, cell string) {
+	switch c.kind {
+	case categorical:
+		c.addLevel(cell)
+	case numeric:
+		cell = strings.TrimSpace(cell)
+		if v, ok := parseNumber(cell); ok {
+			if math.IsInf(v, 0) && c.infRow == 0 {
+				c.infRow, c.infText = row+1, strings.Clone(cell)
+			}
+			c.num = append(c.num, v)
+			c.numbers++
+			return
+		}
+		if isMissing(cell) {
+			c.num = append(c.num, math.NaN())
+			return
+		}
+		if c.numbers > 0 {
+			// The text of those numbers is gone ("01" read as 1): read
+			// the column again once this pass is over.
+			c.kind, c.num = needsText, nil
+			return
+		}
+		// All missing so far: nothing is lost by switching now.
+		c.toCategorical(row)
+		c.addLevel(cell)
+	}
+}
+
+// toCategorical switches the column to categorical, with its first rows
+// missing.
+func (c *columnBuilder) toCategorical(rows int) {
+	c.kind = categorical
+	c.codes = make([]int32, rows, max(rows, cap(c.num)))
+	for i := range c.codes {
+		c.codes[i] = -1
+	}
+	c.num = nil
+	c.index = make(map[string]int32)
+}
+
+// grow makes room for n rows in all.
+func (c *columnBuilder) grow(n int) {
+	switch {
+	case c.kind == numeric && n > len(c.num):
+		c.num = slices.Grow(c.num, n-len(c.num))
+	case c.kind == categorical && n > len(c.codes):
+		c.codes = slices.Grow(c.codes, n-len(c.codes))
+	}
+}
+
+func (c *columnBuilder) addLevel(cell string) {
+	cell = strings.TrimSpace(cell)
+	if isMissing(cell) {
+		c.codes = append(c.codes, -1)
+		return
+	}
+	code, ok := c.index[cell]
+	if !ok {
+		// A copy: cell shares its memory with the whole record.
+		level := strings.Clone(cell)
+		code = int32(len(c.levels))
+		c.levels = append(c.levels, level)
+		c.index[level] = code
+	}
+	c.codes = append(c.codes, code)
+}
+
+func (c *columnBuilder) column() *ml.Column {
+	if c.kind == categorical {
+		return ml.NewCategorical(c.name, c.codes, c.levels)
+	}
+	return ml.NewNumeric(c.name, c.num)
+}
+
+// parseNumber reads a trimmed cell as a number. NaN (from "NaN" in any
+// case) is missing either way. Go's own number syntax is not CSV's: "1_000"
+// and hexadecimal "0x1p3" are text, as they would be to other CSV readers.
+func parseNumber(cell string) (float64, bool) {
+	for i := 0; i < len(cell); i++ {
+		if b := cell[i]; b == '_' || b == 'x' || b == 'X' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseFloat(cell, 64)
+	// Out of range is a number all the same: ±Inf, reported as non-finite.
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return v, true
+}
+
+// isMissing reports whether a trimmed cell is a missing value: empty, or one
+// of pandas' default missing-value markers.
+func isMissing(cell string) bool {
+	switch cell {
+	case "", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None",
+		"<NA>", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "1.#IND", "-1.#QNAN", "1.#QNAN":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,228 @@
+package csvdata
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"mlgraph/internal/apperr"
+	"mlgraph/ml"
+)
+
+var nan = math.NaN()
+
+func num(name string, values ...float64) *ml.Column { return ml.NewNumeric(name, values) }
+
+func cat(name string, levels []string, codes ...int32) *ml.Column {
+	return ml.NewCategorical(name, codes, levels)
+}
+
+// sameColumn reports whether two columns are equal, NaN equal to NaN.
+func sameColumn(a, b *ml.Column) bool {
+	if a.Name != b.Name || a.Type != b.Type {
+		return false
+	}
+	if a.Type == ml.Categorical {
+		return slices.Equal(a.Codes, b.Codes) && slices.Equal(a.Levels, b.Levels)
+	}
+	return slices.EqualFunc(a.Num, b.Num, func(x, y float64) bool {
+		return x == y || math.IsNaN(x) && math.IsNaN(y)
+	})
+}
+
+func format(columns []*ml.Column) string {
+	var b strings.Builder
+	for _, c := range columns {
+		if c.Type == ml.Categorical {
+			fmt.Fprintf(&b, "\n\t%s %s levels %q codes %v", c.Name, c.Type, c.Levels, c.Codes)
+		} else {
+			fmt.Fprintf(&b, "\n\t%s %s %v", c.Name, c.Type, c.Num)
+		}
+	}
+	return b.String()
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want []*ml.Column
+	}{
+		{"numeric", "a,b\n1,2\n3.5,-4e2\n",
+			[]*ml.Column{num("a", 1, 3.5), num("b", 2, -400)}},
+		{"no final newline", "a,b\n1,2\n3,4",
+			[]*ml.Column{num("a", 1, 3), num("b", 2, 4)}},
+		{"CRLF", "a,b\r\n1,2\r\n3,4\r\n",
+			[]*ml.Column{num("a", 1, 3), num("b", 2, 4)}},
+		{"blank lines skipped", "a\n1\n\n2\n\n",
+			[]*ml.Column{num("a", 1, 2)}},
+		{"BOM", "\ufeffa,b\n1,2\n",
+			[]*ml.Column{num("a", 1), num("b", 2)}},
+		{"header trimmed", " a ,\tb \n1,2\n",
+			[]*ml.Column{num("a", 1), num("b", 2)}},
+		{"quoted header", "\"a, b\",c\n1,2\n",
+			[]*ml.Column{num("a, b", 1), num("c", 2)}},
+		{"quoting", "name,v\n\"Smith, J\",1\n\"two\nlines\",2\n\"say \"\"hi\"\"\",3\n\"4\",\"5\"\n",
+			[]*ml.Column{cat("name", []string{"Smith, J", "two\nlines", `say "hi"`, "4"}, 0, 1, 2, 3), num("v", 1, 2, 3, 5)}},
+		{"number syntax", "x\n+1\n.5\n5.\n1e-400\n-0\n 7 \n",
+			[]*ml.Column{num("x", 1, 0.5, 5, 0, 0, 7)}},
+		// In a one-column CSV an empty line is a blank line, skipped.
+		{"numeric missing markers", "x\n1\n  \nNA\nN/A\nNaN\nnan\nnull\nNULL\nNone\nn/a\n<NA>\n#N/A\n2\n",
+			[]*ml.Column{num("x", 1, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, 2)}},
+		{"empty cells", "x,y\n1,\n,2\n\" \",3\n",
+			[]*ml.Column{num("x", 1, nan, nan), num("y", nan, 2, 3)}},
+		{"NaN in any case is missing", "x\nNAN\n1\n",
+			[]*ml.Column{num("x", nan, 1)}},
+		{"categorical missing markers", "x,y\na,1\nNA,1\n,1\nb,1\nnull,1\nNone,1\na,1\n",
+			[]*ml.Column{cat("x", []string{"a", "b"}, 0, -1, -1, 1, -1, -1, 0), num("y", 1, 1, 1, 1, 1, 1, 1)}},
+		{"all missing is numeric", "x,y\nNA,1\n,2\n",
+			[]*ml.Column{num("x", nan, nan), num("y", 1, 2)}},
+		{"levels in first-seen order", "x\nb\na\nb\nc\na\n",
+			[]*ml.Column{cat("x", []string{"b", "a", "c"}, 0, 1, 0, 2, 1)}},
+		{"levels trimmed", "x\n a\na \nb\n",
+			[]*ml.Column{cat("x", []string{"a", "b"}, 0, 0, 1)}},
+		{"zip codes keep their text", "zip\n02134\n10001\nK1A 0B1\n02134\n00501\n",
+			[]*ml.Column{cat("zip", []string{"02134", "10001", "K1A 0B1", "00501"}, 0, 1, 2, 0, 3)}},
+		{"numbers then text", "x\n1\n2.50\nNA\nabc\n1\n",
+			[]*ml.Column{cat("x", []string{"1", "2.50", "abc"}, 0, 1, -1, 2, 0)}},
+		{"missing then text", "x\nNA\n \nabc\n1\n",
+			[]*ml.Column{cat("x", []string{"abc", "1"}, -1, -1, 0, 1)}},
+		{"mixed columns", "id,city,score\n001,Paris,1.5\n002,,2\n003,Oslo,NA\n",
+			[]*ml.Column{num("id", 1, 2, 3), cat("city", []string{"Paris", "Oslo"}, 0, -1, 1), num("score", 1.5, 2, nan)}},
+		{"inf in a categorical column is text", "x\nabc\ninf\n",
+			[]*ml.Column{cat("x", []string{"abc", "inf"}, 0, 1)}},
+		{"inf before text is text", "x\n1\ninf\nabc\n",
+			[]*ml.Column{cat("x", []string{"1", "inf", "abc"}, 0, 1, 2)}},
+		{"Go-only number syntax is text", "x,y\n1_000,0x1p3\n2,3\n",
+			[]*ml.Column{cat("x", []string{"1_000", "2"}, 0, 1), cat("y", []string{"0x1p3", "3"}, 0, 1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got, tc.want, sameColumn) {
+				t.Errorf("Parse(%q) =%s\nwant%s", tc.text, format(got), format(tc.want))
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want string
+	}{
+		{"empty", "", "empty CSV: a header row is required"},
+		{"only a BOM", "\ufeff", "empty CSV: a header row is required"},
+		{"only blank lines", "\n\r\n\n", "empty CSV: a header row is required"},
+		{"header only", "a,b\n", "no data rows: the CSV has only a header"},
+		{"header only, blank lines", "a,b\n\n\n", "no data rows: the CSV has only a header"},
+		{"empty header name", "a,,c\n1,2,3\n", "header: column 2 has no name"},
+		{"blank header name", "a,  \n1,2\n", "header: column 2 has no name"},
+		{"duplicate header name", "a,b,a\n1,2,3\n", `header: duplicate column name "a" (columns 1 and 3)`},
+		{"duplicate after trimming", "a, a\n1,2\n", `header: duplicate column name "a" (columns 1 and 2)`},
+		{"short row", "a,b\n1,2\n3\n", "line 3: expected 2 fields as in the header, found 1"},
+		{"long row", "a,b\n1,2,3\n", "line 2: expected 2 fields as in the header, found 3"},
+		{"ragged row after a quoted newline", "a,b\n\"x\ny\",2\n3,4,5\n", "line 4: expected 2 fields as in the header, found 3"},
+		{"bare quote", "a,b\n1,x\"y\n", `invalid CSV: parse error on line 2, column 4: bare " in non-quoted-field`},
+		{"unterminated quote", "a,b\n1,\"2\n", `invalid CSV: parse error on line 2, column 6: extraneous or missing " in quoted-field`},
+		{"inf", "a,b\n1,2\n3,inf\n", `row 2, column "b": non-finite number "inf"`},
+		{"overflow", "a\n1e999\n", `row 1, column "a": non-finite number "1e999"`},
+		{"negative infinity", "a\n1\n -Infinity \n", `row 2, column "a": non-finite number "-Infinity"`},
+		{"first non-finite by row", "a,b\n1,inf\ninf,2\n", `row 1, column "b": non-finite number "inf"`},
+		{"non-finite with missing", "a\nNA\ninf\n", `row 2, column "a": non-finite number "inf"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			columns, err := Parse(tc.text)
+			if err == nil {
+				t.Fatalf("Parse(%q) =%s, want error %q", tc.text, format(columns), tc.want)
+			}
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.BadInput {
+				t.Fatalf("Parse(%q) error %q is not BAD_USER_INPUT", tc.text, err)
+			}
+			if e.Message != tc.want {
+				t.Errorf("Parse(%q) error\n\t%q\nwant\t%q", tc.text, e.Message, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseLongColumns covers what happens past the first sampleRows rows:
+// sizing the columns, and a column that turns out categorical late.
+func TestParseLongColumns(t *testing.T) {
+	const rows = 3*sampleRows + 17
+	var b strings.Builder
+	b.WriteString("n,late,early\n")
+	for i := range rows {
+		late := strconv.Itoa(i % 10)
+		if i == rows-1 {
+			late = "x"
+		}
+		fmt.Fprintf(&b, "%d.25,%s,%s\n", i, late, []string{"a", "b", "NA"}[i%3])
+	}
+	columns, err := Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, late, early := columns[0], columns[1], columns[2]
+	if n.Type != ml.Numeric || len(n.Num) != rows || n.Num[rows-1] != rows-1+0.25 {
+		t.Errorf("n: %s of %d rows, last %v", n.Type, len(n.Num), n.Num[len(n.Num)-1])
+	}
+	// Sized once from the first rows, with little to spare.
+	if c := cap(n.Num); c > rows*12/10 {
+		t.Errorf("n: capacity %d for %d rows", c, rows)
+	}
+	wantLevels := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "x"}
+	if late.Type != ml.Categorical || !slices.Equal(late.Levels, wantLevels) || len(late.Codes) != rows ||
+		late.Codes[12] != 2 || late.Codes[rows-1] != 10 {
+		t.Errorf("late: %s, levels %q, %d codes", late.Type, late.Levels, len(late.Codes))
+	}
+	if early.Type != ml.Categorical || !slices.Equal(early.Levels, []string{"a", "b"}) || len(early.Codes) != rows ||
+		early.Codes[rows-1] != int32([]int{0, 1, -1}[(rows-1)%3]) {
+		t.Errorf("early: %s, levels %q, %d codes", early.Type, early.Levels, len(early.Codes))
+	}
+}
+
+// numericCSV returns a CSV of rows × cols random numbers.
+func numericCSV(rows, cols int) string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	for j := range cols {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "feature_%d", j)
+	}
+	b.WriteByte('\n')
+	buf := make([]byte, 0, 32)
+	for range rows {
+		for j := range cols {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			buf = strconv.AppendFloat(buf[:0], rng.NormFloat64()*100, 'f', 4, 64)
+			b.Write(buf)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// BenchmarkParse parses a 100,000 × 20 numeric CSV.
+func BenchmarkParse(b *testing.B) {
+	text := numericCSV(100_000, 20)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

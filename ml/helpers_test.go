@@ -1,0 +1,206 @@
+package ml
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// testdataDir is the repository's shared test data.
+const testdataDir = "../testdata"
+
+// readCSV reads testdata/NAME.csv (header row, last column "target") into
+// feature columns and the target column. A column whose non-empty cells
+// all parse as numbers is numeric; any other is categorical, with levels
+// in order of first appearance. Empty cells are missing.
+func readCSV(t testing.TB, name string) (features []*Column, target *Column) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testdataDir, name+".csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("read %s.csv: %v", name, err)
+	}
+	header, rows := records[0], records[1:]
+	cols := make([]*Column, len(header))
+	for j, h := range header {
+		cells := make([]string, len(rows))
+		for i, r := range rows {
+			cells[i] = r[j]
+		}
+		cols[j] = columnFromText(h, cells)
+	}
+	last := len(cols) - 1
+	if header[last] != "target" {
+		t.Fatalf("%s.csv: last column is %q, want target", name, header[last])
+	}
+	return cols[:last], cols[last]
+}
+
+// columnFromText builds a numeric column if every non-empty cell is a
+// number, else a categorical one.
+func columnFromText(name string, cells []string) *Column {
+	num := make([]float64, len(cells))
+	numeric := true
+	for i, c := range cells {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			num[i] = math.NaN()
+			continue
+		}
+		v, err := strconv.ParseFloat(c, 64)
+		if err != nil {
+			numeric = false
+			break
+		}
+		num[i] = v
+	}
+	if numeric {
+		return NewNumeric(name, num)
+	}
+	codes := make([]int32, len(cells))
+	var levels []string
+	index := map[string]int32{}
+	for i, c := range cells {
+		if c == "" {
+			codes[i] = -1
+			continue
+		}
+		code, ok := index[c]
+		if !ok {
+			code = int32(len(levels))
+			index[c] = code
+			levels = append(levels, c)
+		}
+		codes[i] = code
+	}
+	return NewCategorical(name, codes, levels)
+}
+
+// readSplit reads testdata/NAME.split (one "train"/"test" line per data
+// row) through CustomSplit.
+func readSplit(t testing.TB, name string) (train, test []int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testdataDir, name+".split"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	train, test, err = CustomSplit(columnFromText("split", lines))
+	if err != nil {
+		t.Fatalf("%s.split: %v", name, err)
+	}
+	return train, test
+}
+
+// takeColumns returns the given rows of every column.
+func takeColumns(cols []*Column, rows []int) []*Column {
+	out := make([]*Column, len(cols))
+	for j, c := range cols {
+		out[j] = c.Take(rows)
+	}
+	return out
+}
+
+// sklearnResult is one entry of testdata/reference/sklearn.json.
+type sklearnResult struct {
+	Dataset string         `json:"dataset"`
+	Model   string         `json:"model"`
+	Metrics map[string]any `json:"metrics"`
+	FitS    float64        `json:"fit_s"`
+	Classes []string       `json:"classes"`
+}
+
+func sklearnMetric(t testing.TB, dataset, model, metric string) float64 {
+	t.Helper()
+	var ref struct {
+		Results []sklearnResult `json:"results"`
+	}
+	readJSON(t, "reference/sklearn.json", &ref)
+	for _, r := range ref.Results {
+		if r.Dataset == dataset && r.Model == model {
+			v, ok := r.Metrics[metric].(float64)
+			if !ok {
+				t.Fatalf("sklearn.json %s/%s has no metric %q", dataset, model, metric)
+			}
+			return v
+		}
+	}
+	t.Fatalf("sklearn.json has no %s/%s", dataset, model)
+	return 0
+}
+
+// sklearnCoefs is one entry of testdata/reference/coefficients.json. Coef
+// is a flat list for regression and a list of rows for classification.
+type sklearnCoefs struct {
+	Dataset   string          `json:"dataset"`
+	Model     string          `json:"model"`
+	Features  []string        `json:"features"`
+	Classes   []string        `json:"classes"`
+	Coef      json.RawMessage `json:"coef"`
+	Intercept json.RawMessage `json:"intercept"`
+}
+
+func sklearnCoefficients(t testing.TB, dataset, model string) sklearnCoefs {
+	t.Helper()
+	var ref struct {
+		Models []sklearnCoefs `json:"models"`
+	}
+	readJSON(t, "reference/coefficients.json", &ref)
+	for _, m := range ref.Models {
+		if m.Dataset == dataset && m.Model == model {
+			return m
+		}
+	}
+	t.Fatalf("coefficients.json has no %s/%s", dataset, model)
+	return sklearnCoefs{}
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testdataDir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// asInputError returns err as an *InputError, failing the test if it is not.
+func asInputError(t testing.TB, err error) *InputError {
+	t.Helper()
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("error %v (%T) is not an *InputError", err, err)
+	}
+	return ie
+}
+
+// wantInputError fails unless err is an *InputError whose message contains
+// every one of parts.
+func wantInputError(t testing.TB, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want an *InputError mentioning %q", parts)
+	}
+	ie := asInputError(t, err)
+	for _, p := range parts {
+		if !strings.Contains(ie.Msg, p) {
+			t.Errorf("error %q does not mention %q", ie.Msg, p)
+		}
+	}
+}
+
+func relDiff(got, want float64) float64 {
+	return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12)
+}

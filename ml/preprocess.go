@@ -1,0 +1,392 @@
+package ml
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// FeatureInfo is what a Preprocessor learnt about one feature column from
+// the training rows.
+type FeatureInfo struct {
+	Name string
+	Type ColumnType
+	// Levels are the categorical levels seen in the training rows, sorted:
+	// one design-matrix column each, in this order.
+	Levels []string `json:",omitempty"`
+	// Median, Min and Max are over the non-missing numeric training values.
+	// The median replaces missing values.
+	Median, Min, Max float64
+	// Mean and Std (population standard deviation) are over the numeric
+	// training values after imputation; they standardise the feature when
+	// the Preprocessor scales.
+	Mean, Std float64
+	// Missing is the number of missing training values.
+	Missing int
+}
+
+// Preprocessor turns feature columns into a dense design matrix, applying
+// at prediction time exactly what it learnt from the training rows:
+//
+//   - a numeric column becomes one design column: a missing value (NaN) is
+//     replaced by the training median, then, if Scale, the value x becomes
+//     (x − mean)/std with the training mean and population standard
+//     deviation (a std of 0 is treated as 1);
+//   - a categorical column becomes one 0/1 column per training level
+//     (levels sorted); a missing value or a level unseen in training
+//     encodes as all zeros.
+//
+// Categorical values are matched by their level string, so prediction
+// columns may use any dictionary. All learnt state is in exported fields so
+// that it serialises.
+type Preprocessor struct {
+	Features []FeatureInfo
+	Scale    bool
+}
+
+// FitPreprocessor learns a Preprocessor from the training feature columns.
+// It returns an *InputError for no columns, columns of unequal length or
+// unknown type, duplicate names, infinite values, a numeric column with no
+// values, or no design columns at all.
+func FitPreprocessor(features []*Column, scale bool) (*Preprocessor, error) {
+	if len(features) == 0 {
+		return nil, inputErrorf("no feature columns")
+	}
+	n := features[0].Len()
+	seen := make(map[string]bool, len(features))
+	p := &Preprocessor{Features: make([]FeatureInfo, len(features)), Scale: scale}
+	for _, col := range features {
+		if col.Len() != n {
+			return nil, inputErrorf("feature column %q has %d rows; %q has %d", col.Name, col.Len(), features[0].Name, n)
+		}
+		if seen[col.Name] {
+			return nil, inputErrorf("duplicate feature column name %q", col.Name)
+		}
+		seen[col.Name] = true
+		if err := col.validate(); err != nil {
+			return nil, err
+		}
+	}
+	// Features are independent: learn them in parallel.
+	errs := make([]error, len(features))
+	parallelFor(len(features), func(j int) {
+		col := features[j]
+		if col.Type == Numeric {
+			p.Features[j], errs[j] = fitNumeric(col)
+		} else {
+			p.Features[j] = fitCategorical(col)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	width := p.Width()
+	if width == 0 {
+		return nil, inputErrorf("the feature columns have no values to learn from")
+	}
+	return p, nil
+}
+
+func fitNumeric(col *Column) (FeatureInfo, error) {
+	info := FeatureInfo{Name: col.Name, Type: Numeric, Min: math.Inf(1), Max: math.Inf(-1)}
+	values := make([]float64, 0, len(col.Num))
+	sum := 0.0
+	for i, v := range col.Num {
+		switch {
+		case math.IsNaN(v):
+			info.Missing++
+			continue
+		case math.IsInf(v, 0):
+			return info, inputErrorf("feature column %q: row %d is %v; values must be finite", col.Name, i, v)
+		}
+		values = append(values, v)
+		sum += v
+		info.Min = min(info.Min, v)
+		info.Max = max(info.Max, v)
+	}
+	if len(values) == 0 {
+		return info, inputErrorf("feature column %q has no values (all %d rows are missing)", col.Name, len(col.Num))
+	}
+	info.Median = Median(values) // reorders values, which is fine here
+	// Mean and variance of the imputed column: the observed values plus
+	// Missing copies of the median. The second pass sums squared
+	// deviations, which is accurate even when the mean is large.
+	n := float64(len(col.Num))
+	mean := (sum + info.Median*float64(info.Missing)) / n
+	dm := info.Median - mean
+	ss := float64(info.Missing) * dm * dm
+	for _, v := range values {
+		d := v - mean
+		ss += d * d
+	}
+	info.Mean, info.Std = mean, math.Sqrt(ss/n)
+	return info, nil
+}
+
+func fitCategorical(col *Column) FeatureInfo {
+	info := FeatureInfo{Name: col.Name, Type: Categorical}
+	used := make([]bool, len(col.Levels))
+	for _, code := range col.Codes {
+		if code < 0 {
+			info.Missing++
+		} else {
+			used[code] = true
+		}
+	}
+	for code, u := range used {
+		if u {
+			info.Levels = append(info.Levels, col.Levels[code])
+		}
+	}
+	slices.Sort(info.Levels)
+	return info
+}
+
+// Width returns the number of design-matrix columns.
+func (p *Preprocessor) Width() int {
+	w := 0
+	for _, f := range p.Features {
+		if f.Type == Categorical {
+			w += len(f.Levels)
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+// OutputNames returns the design-matrix column names: a numeric feature's
+// name ("age"), and "name=level" for each one-hot column ("color=red").
+func (p *Preprocessor) OutputNames() []string {
+	names := make([]string, 0, p.Width())
+	for _, f := range p.Features {
+		if f.Type == Categorical {
+			for _, l := range f.Levels {
+				names = append(names, f.Name+"="+l)
+			}
+		} else {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
+// scaleOf returns the divisor that standardises a numeric feature.
+func (f *FeatureInfo) scaleOf() float64 {
+	if f.Std == 0 {
+		return 1
+	}
+	return f.Std
+}
+
+// CheckColumns reports, as an *InputError, whether features match the
+// training schema: same count, names and types, equal lengths, valid codes.
+func (p *Preprocessor) CheckColumns(features []*Column) error {
+	if len(features) != len(p.Features) {
+		return inputErrorf("got %d feature columns; the model was trained on %d (%s)", len(features), len(p.Features), p.featureList())
+	}
+	for j, col := range features {
+		want := &p.Features[j]
+		if col.Name != want.Name {
+			return inputErrorf("feature column %d is %q; the model expects %q (features in order: %s)", j, col.Name, want.Name, p.featureList())
+		}
+		if col.Type != want.Type {
+			return inputErrorf("feature column %q is %s; the model was trained on it as %s", col.Name, col.Type, want.Type)
+		}
+		if col.Len() != features[0].Len() {
+			return inputErrorf("feature column %q has %d rows; %q has %d", col.Name, col.Len(), features[0].Name, features[0].Len())
+		}
+		if err := col.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Preprocessor) featureList() string {
+	s := ""
+	for j, f := range p.Features {
+		if j > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%q", f.Name)
+	}
+	return s
+}
+
+// Transform encodes features (in training order) as the n×Width design
+// matrix. It returns an *InputError if the columns do not match the
+// training schema, there are no rows, or a numeric value is infinite.
+func (p *Preprocessor) Transform(features []*Column) (*mat.Dense, error) {
+	if err := p.CheckColumns(features); err != nil {
+		return nil, err
+	}
+	n := features[0].Len()
+	if n == 0 {
+		return nil, inputErrorf("no rows to transform")
+	}
+	encoders := make([]featureEncoder, len(features))
+	at := 0 // design column of the current feature
+	for j, col := range features {
+		encoders[j] = p.encoder(j, col, at)
+		at += encoders[j].width
+	}
+	x := mat.NewDense(n, at, nil)
+	raw := x.RawMatrix()
+	// Rows are encoded in blocks, feature by feature, so that the block of
+	// the output being written stays in cache; segments run in parallel.
+	const block = 256
+	segs := rowSegments(n, 4*block, maxSegments)
+	errs := make([]error, len(segs))
+	forEachSegment(segs, func(s int, seg segment) {
+		for lo := seg.lo; lo < seg.hi; lo += block {
+			hi := min(lo+block, seg.hi)
+			for j := range encoders {
+				if err := encoders[j].encode(features[j], raw, lo, hi); err != nil {
+					errs[s] = err
+					return
+				}
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// featureEncoder writes one feature's design columns.
+type featureEncoder struct {
+	info  *FeatureInfo
+	at    int // first design column
+	width int
+	// Numeric: design value = (x − shift)/scale, NaN → Median.
+	shift, scale float64
+	// Categorical: position among info.Levels of each of the column's own
+	// codes, -1 for a level unseen in training.
+	pos []int
+}
+
+func (p *Preprocessor) encoder(j int, col *Column, at int) featureEncoder {
+	info := &p.Features[j]
+	e := featureEncoder{info: info, at: at}
+	if info.Type == Numeric {
+		e.width, e.scale = 1, 1
+		if p.Scale {
+			e.shift, e.scale = info.Mean, info.scaleOf()
+		}
+		return e
+	}
+	e.width = len(info.Levels)
+	// Match by string: prediction columns have their own dictionaries.
+	e.pos = make([]int, len(col.Levels))
+	for code, level := range col.Levels {
+		k, found := slices.BinarySearch(info.Levels, level)
+		if !found {
+			k = -1
+		}
+		e.pos[code] = k
+	}
+	return e
+}
+
+// encode writes rows lo..hi-1 of col into the design matrix.
+func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int) error {
+	if e.pos == nil {
+		for i := lo; i < hi; i++ {
+			v := col.Num[i]
+			if math.IsNaN(v) {
+				v = e.info.Median
+			} else if math.IsInf(v, 0) {
+				return inputErrorf("feature column %q: row %d is %v; values must be finite", col.Name, i, v)
+			}
+			raw.Data[i*raw.Stride+e.at] = (v - e.shift) / e.scale
+		}
+		return nil
+	}
+	for i := lo; i < hi; i++ {
+		if code := col.Codes[i]; code >= 0 {
+			if k := e.pos[code]; k >= 0 {
+				raw.Data[i*raw.Stride+e.at+k] = 1
+			}
+		}
+	}
+	return nil
+}
+
+// Median returns the median of values (the mean of the two middle values
+// for an even count), reordering values in place. It runs in expected
+// linear time. It panics if values is empty.
+func Median(values []float64) float64 {
+	n := len(values)
+	if n == 0 {
+		panic("ml: median of no values")
+	}
+	k := n / 2
+	hi := selectKth(values, k)
+	if n%2 == 1 {
+		return hi
+	}
+	// After selection values[:k] holds the k smallest: the lower middle
+	// value is their maximum.
+	lo := values[0]
+	for _, v := range values[1:k] {
+		lo = max(lo, v)
+	}
+	if m := (lo + hi) / 2; !math.IsInf(m, 0) {
+		return m
+	}
+	return lo/2 + hi/2 // lo+hi overflowed
+}
+
+// selectKth reorders v so that v[k] is the value that would be there if v
+// were sorted, with smaller-or-equal values before it and larger-or-equal
+// after (Hoare's quickselect with median-of-three pivots). It returns v[k].
+func selectKth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for hi-lo > 16 {
+		mid := lo + (hi-lo)/2
+		// Order v[lo], v[mid], v[hi] and use the middle as pivot.
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k] // j < k < i: v[k] equals the pivot
+		}
+	}
+	slices.Sort(v[lo : hi+1])
+	return v[k]
+}

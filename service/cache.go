@@ -1,0 +1,80 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"mlgraph/internal/apperr"
+	"mlgraph/ml"
+	"mlgraph/store"
+)
+
+// modelStateFormat tags the bytes of ml.Model.MarshalBinary in the store;
+// the bytes carry their own version too.
+const modelStateFormat = 1
+
+// loadedModel is a READY model's record with its fitted state decoded.
+type loadedModel struct {
+	rec    *store.Model
+	fitted *ml.Model
+}
+
+// modelCache keeps fitted models in memory so that predictions read the
+// database once per model, not once per request. Concurrent misses for one
+// model share a single load.
+type modelCache struct {
+	store   *store.Store
+	entries *lru.Cache[int64, *loadedModel]
+	loads   singleflight.Group
+}
+
+func newModelCache(st *store.Store, size int) *modelCache {
+	entries, err := lru.New[int64, *loadedModel](size)
+	if err != nil {
+		panic(fmt.Sprintf("model cache of size %d: %v", size, err)) // size is checked by New
+	}
+	return &modelCache{store: st, entries: entries}
+}
+
+// get returns a READY model, loading it on a miss.
+func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
+	if m, ok := c.entries.Get(id); ok {
+		return m, nil
+	}
+	v, err, _ := c.loads.Do(fmt.Sprint(id), func() (any, error) {
+		rec, err := c.store.GetModel(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Status != StatusReady {
+			return nil, apperr.BadInputf("model %d is %s, not READY", id, rec.Status)
+		}
+		format, data, err := c.store.LoadModelState(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("load state of model %d: %w", id, err)
+		}
+		if format != modelStateFormat {
+			return nil, fmt.Errorf("model %d: unknown state format %d", id, format)
+		}
+		fitted, err := ml.LoadModel(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode model %d: %w", id, err)
+		}
+		m := &loadedModel{rec: rec, fitted: fitted}
+		c.entries.Add(id, m)
+		return m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*loadedModel), nil
+}
+
+func (c *modelCache) put(rec *store.Model, fitted *ml.Model) {
+	c.entries.Add(rec.ID, &loadedModel{rec: rec, fitted: fitted})
+}
+
+func (c *modelCache) remove(id int64) { c.entries.Remove(id) }

@@ -1,0 +1,126 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mlgraph/internal/apperr"
+	"mlgraph/internal/csvdata"
+	"mlgraph/ml"
+	"mlgraph/store"
+)
+
+// maxNameLength bounds dataset and model names.
+const maxNameLength = 200
+
+// CreateDataset parses CSV text and stores it as a dataset: metadata plus
+// one compact blob per column, in one transaction.
+func (s *Service) CreateDataset(ctx context.Context, name, csvText string) (*store.Dataset, error) {
+	name, err := checkName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := csvdata.Parse(csvText)
+	if err != nil {
+		return nil, err
+	}
+	d := &store.Dataset{Name: name, RowCount: cols[0].Len()}
+	blobs := make([][]byte, len(cols))
+	for i, c := range cols {
+		d.Columns = append(d.Columns, store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: c.Missing()})
+		if blobs[i], err = c.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("encode column %q: %w", c.Name, err)
+		}
+	}
+	if err := s.store.CreateDataset(ctx, d, blobs); err != nil {
+		return nil, fmt.Errorf("create dataset %q: %w", name, err)
+	}
+	return d, nil
+}
+
+// Dataset returns a dataset's metadata.
+func (s *Service) Dataset(ctx context.Context, id string) (*store.Dataset, error) {
+	n, err := ParseID("dataset", id)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.GetDataset(ctx, n)
+}
+
+// DatasetByID is Dataset for an id already parsed.
+func (s *Service) DatasetByID(ctx context.Context, id int64) (*store.Dataset, error) {
+	return s.store.GetDataset(ctx, id)
+}
+
+// Datasets lists datasets, newest first.
+func (s *Service) Datasets(ctx context.Context, p store.Page) (*store.DatasetPage, error) {
+	return s.store.ListDatasets(ctx, p)
+}
+
+// DeleteDataset deletes a dataset and its data; models trained on it stay.
+func (s *Service) DeleteDataset(ctx context.Context, id string) (int64, error) {
+	n, err := ParseID("dataset", id)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.store.DeleteDataset(ctx, n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// loadColumns reads the named columns of a dataset and decodes them, in
+// the order asked.
+func (s *Service) loadColumns(ctx context.Context, d *store.Dataset, names []string) ([]*ml.Column, error) {
+	positions := make([]int, len(names))
+	for i, name := range names {
+		pos := columnIndex(d, name)
+		if pos < 0 {
+			return nil, fmt.Errorf("dataset %d has no column %q", d.ID, name)
+		}
+		positions[i] = pos
+	}
+	blobs, err := s.store.LoadColumnData(ctx, d.ID, positions)
+	if err != nil {
+		return nil, fmt.Errorf("load columns of dataset %d: %w", d.ID, err)
+	}
+	cols := make([]*ml.Column, len(names))
+	for i, b := range blobs {
+		c := &ml.Column{Name: names[i]}
+		if err := c.UnmarshalBinary(b); err != nil {
+			return nil, fmt.Errorf("decode column %q of dataset %d: %w", names[i], d.ID, err)
+		}
+		cols[i] = c
+	}
+	return cols, nil
+}
+
+func columnIndex(d *store.Dataset, name string) int {
+	for i, c := range d.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func columnNames(d *store.Dataset) []string {
+	names := make([]string, len(d.Columns))
+	for i, c := range d.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// checkName trims a user-given name and checks its length.
+func checkName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", apperr.BadInputf("%s must not be empty", field)
+	case len([]rune(name)) > maxNameLength:
+		return "", apperr.BadInputf("%s is longer than %d characters", field, maxNameLength)
+	}
+	return name, nil
+}

@@ -1,0 +1,69 @@
+// Package service is where mlgraph's orchestration lives: it checks
+// requests against stored datasets and models, runs training through the
+// ml package, keeps fitted models in a bounded cache for prediction, and
+// saves everything through the store. Resolvers in graph/ call it and do
+// nothing else of substance.
+package service
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"mlgraph/internal/apperr"
+	"mlgraph/store"
+)
+
+// Options configure a Service. Zero values pick the defaults.
+type Options struct {
+	// ModelCacheSize bounds how many fitted models stay in memory.
+	ModelCacheSize int
+	// MaxPredictRows bounds the rows of one predict call.
+	MaxPredictRows int
+	Logger         *slog.Logger
+}
+
+const (
+	defaultModelCacheSize = 256
+	defaultMaxPredictRows = 10_000
+)
+
+// Service holds mlgraph's dependencies; it is safe for concurrent use.
+type Service struct {
+	store          *store.Store
+	models         *modelCache
+	maxPredictRows int
+	log            *slog.Logger
+}
+
+// New returns a Service backed by st.
+func New(st *store.Store, opts Options) *Service {
+	if opts.ModelCacheSize <= 0 {
+		opts.ModelCacheSize = defaultModelCacheSize
+	}
+	if opts.MaxPredictRows <= 0 {
+		opts.MaxPredictRows = defaultMaxPredictRows
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{
+		store:          st,
+		models:         newModelCache(st, opts.ModelCacheSize),
+		maxPredictRows: opts.MaxPredictRows,
+		log:            opts.Logger,
+	}
+}
+
+// ParseID turns a GraphQL ID into a row id. An id that cannot exist is
+// reported as NOT_FOUND, the same as one that does not.
+func ParseID(kind, id string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, apperr.NotFoundf(kind, strconv.Quote(id))
+	}
+	return n, nil
+}
+
+// FormatID is ParseID's inverse.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }

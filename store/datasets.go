@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"mlgraph/internal/apperr"
+)
+
+// CreateDataset stores d and its column data in one transaction: either
+// all of it is stored or none. columnData[i] is column i's data, already
+// encoded; it must have one entry per d.Columns. It fills in d.ID and
+// d.CreatedAt.
+func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]byte) error {
+	if len(columnData) != len(d.Columns) {
+		return fmt.Errorf("create dataset %q: %d columns described but %d given", d.Name, len(d.Columns), len(columnData))
+	}
+	// On failure the rolled-back insert must not leave an id behind.
+	id, createdAt := d.ID, d.CreatedAt
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(d).Error; err != nil {
+			return err
+		}
+		// One INSERT per column: a multi-row INSERT would bind every blob
+		// of the dataset at once.
+		for position, data := range columnData {
+			if data == nil {
+				data = []byte{} // not NULL: an empty column is still a column
+			}
+			column := &datasetColumn{DatasetID: d.ID, Position: position, Data: data}
+			if err := tx.Omit(clause.Associations).Create(column).Error; err != nil {
+				return fmt.Errorf("column %d: %w", position, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		d.ID, d.CreatedAt = id, createdAt
+		return fmt.Errorf("create dataset %q: %w", d.Name, err)
+	}
+	return nil
+}
+
+// GetDataset returns the dataset with the given id, without column data.
+func (s *Store) GetDataset(ctx context.Context, id int64) (*Dataset, error) {
+	var d Dataset
+	if err := s.db.WithContext(ctx).Take(&d, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, apperr.NotFoundf("dataset", id)
+		}
+		return nil, fmt.Errorf("get dataset %d: %w", id, err)
+	}
+	return &d, nil
+}
+
+// DatasetsByIDs returns the datasets with the given ids that exist, by id
+// (for batched loading).
+func (s *Store) DatasetsByIDs(ctx context.Context, ids []int64) (map[int64]*Dataset, error) {
+	found := make(map[int64]*Dataset, len(ids))
+	if len(ids) == 0 {
+		return found, nil
+	}
+	var datasets []*Dataset
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&datasets).Error; err != nil {
+		return nil, fmt.Errorf("get %d datasets: %w", len(ids), err)
+	}
+	for _, d := range datasets {
+		found[d.ID] = d
+	}
+	return found, nil
+}
+
+// LoadColumnData returns the data of the dataset's columns at the given
+// positions, in the order asked.
+func (s *Store) LoadColumnData(ctx context.Context, datasetID int64, positions []int) ([][]byte, error) {
+	if len(positions) == 0 {
+		return [][]byte{}, nil
+	}
+	rows, err := s.db.WithContext(ctx).Model(&datasetColumn{}).
+		Select("position", "data").
+		Where("dataset_id = ? AND position IN ?", datasetID, positions).
+		Rows()
+	if err != nil {
+		return nil, fmt.Errorf("load columns of dataset %d: %w", datasetID, err)
+	}
+	defer rows.Close()
+	byPosition := make(map[int][]byte, len(positions))
+	for rows.Next() {
+		var position int
+		var data []byte
+		if err := rows.Scan(&position, &data); err != nil {
+			return nil, fmt.Errorf("load columns of dataset %d: %w", datasetID, err)
+		}
+		byPosition[position] = data
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load columns of dataset %d: %w", datasetID, err)
+	}
+
+	columns := make([][]byte, len(positions))
+	for i, position := range positions {
+		data, ok := byPosition[position]
+		if !ok {
+			return nil, s.missingColumn(ctx, datasetID, position)
+		}
+		columns[i] = data
+	}
+	return columns, nil
+}
+
+// missingColumn explains why the dataset has no column at position: it was
+// deleted (NOT_FOUND), or the caller asked for a column it does not have.
+func (s *Store) missingColumn(ctx context.Context, datasetID int64, position int) error {
+	if _, err := s.GetDataset(ctx, datasetID); err != nil {
+		return err
+	}
+	return fmt.Errorf("load columns of dataset %d: no column at position %d", datasetID, position)
+}
+
+// ListDatasets returns a page of datasets, newest first.
+func (s *Store) ListDatasets(ctx context.Context, p Page) (*DatasetPage, error) {
+	page, err := listPage(ctx, s.db, p, nil, func(d *Dataset) int64 { return d.ID })
+	if err != nil {
+		return nil, fmt.Errorf("list datasets: %w", err)
+	}
+	return page, nil
+}
+
+// DeleteDataset deletes the dataset and its column data. Models trained on
+// it remain, with no dataset.
+func (s *Store) DeleteDataset(ctx context.Context, id int64) error {
+	result := s.db.WithContext(ctx).Delete(&Dataset{}, id)
+	if result.Error != nil {
+		return fmt.Errorf("delete dataset %d: %w", id, result.Error)
+	}
+	if result.RowsAffected == 0 {
+		return apperr.NotFoundf("dataset", id)
+	}
+	return nil
+}

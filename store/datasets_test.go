@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"mlgraph/internal/apperr"
+)
+
+func TestDatasetCRUD(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	d, data := createDataset(t, s, "iris", 3)
+	if d.ID == 0 || d.CreatedAt.IsZero() {
+		t.Fatalf("CreateDataset left ID %d, CreatedAt %v", d.ID, d.CreatedAt)
+	}
+
+	got, err := s.GetDataset(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, d) {
+		t.Errorf("GetDataset = %+v, want %+v", got, d)
+	}
+
+	// Any order, repeats allowed.
+	columns, err := s.LoadColumnData(ctx, d.ID, []int{2, 0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]byte{data[2], data[0], data[2]}; !reflect.DeepEqual(columns, want) {
+		t.Errorf("LoadColumnData = %q, want %q", columns, want)
+	}
+	if columns, err := s.LoadColumnData(ctx, d.ID, nil); err != nil || len(columns) != 0 {
+		t.Errorf("LoadColumnData(no positions) = %q, %v; want none", columns, err)
+	}
+
+	// A column the dataset lacks is the caller's bug, not a missing dataset.
+	_, err = s.LoadColumnData(ctx, d.ID, []int{0, 3})
+	if err == nil || apperr.CodeOf(err) != "" {
+		t.Errorf("LoadColumnData(position 3 of 3) = %v, want an internal error", err)
+	}
+
+	if err := s.DeleteDataset(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetDataset(ctx, d.ID)
+	wantCode(t, err, apperr.NotFound)
+	_, err = s.LoadColumnData(ctx, d.ID, []int{0})
+	wantCode(t, err, apperr.NotFound)
+	wantCode(t, s.DeleteDataset(ctx, d.ID), apperr.NotFound)
+}
+
+func TestCreateDatasetChecksColumnCount(t *testing.T) {
+	s, _ := openTestStore(t)
+	d, data := newDataset("d", 3)
+	if err := s.CreateDataset(context.Background(), d, data[:2]); err == nil {
+		t.Fatal("CreateDataset with 3 columns and 2 blobs succeeded")
+	}
+	if n := countRows(t, s, "datasets", "1 = 1"); n != 0 {
+		t.Errorf("%d datasets stored, want 0", n)
+	}
+}
+
+func TestCreateDatasetIsAtomic(t *testing.T) {
+	s, _ := openTestStore(t)
+	injected := failOn(t, s, "dataset_columns")
+	d, data := newDataset("d", 3)
+	err := s.CreateDataset(context.Background(), d, data)
+	if !errors.Is(err, injected) {
+		t.Fatalf("CreateDataset = %v, want the injected failure", err)
+	}
+	if d.ID != 0 || !d.CreatedAt.IsZero() {
+		t.Errorf("failed CreateDataset left ID %d, CreatedAt %v", d.ID, d.CreatedAt)
+	}
+	if n := countRows(t, s, "datasets", "1 = 1"); n != 0 {
+		t.Errorf("%d datasets stored, want 0", n)
+	}
+}
+
+func TestEmptyColumnData(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	d := &Dataset{Name: "empty", Columns: []ColumnInfo{{Name: "a", Type: "NUMERIC"}}}
+	if err := s.CreateDataset(ctx, d, [][]byte{nil}); err != nil {
+		t.Fatal(err)
+	}
+	columns, err := s.LoadColumnData(ctx, d.ID, []int{0})
+	if err != nil || len(columns) != 1 || len(columns[0]) != 0 {
+		t.Errorf("LoadColumnData = %q, %v; want one empty column", columns, err)
+	}
+}
+
+func TestDatasetsByIDs(t *testing.T) {
+	s, _ := openTestStore(t)
+	a, _ := createDataset(t, s, "a", 1)
+	b, _ := createDataset(t, s, "b", 1)
+	got, err := s.DatasetsByIDs(context.Background(), []int64{b.ID, 999, a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[a.ID].Name != "a" || got[b.ID].Name != "b" {
+		t.Errorf("DatasetsByIDs = %v, want a and b", got)
+	}
+}
+
+// TestDeleteDatasetCascades checks the foreign keys: a dataset takes its
+// column data with it but leaves its models, without a dataset.
+func TestDeleteDatasetCascades(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	d, _ := createDataset(t, s, "d", 3)
+	other, _ := createDataset(t, s, "other", 2)
+	m := createModel(t, s, &d.ID)
+
+	if err := s.DeleteDataset(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "dataset_columns", "dataset_id = ?", d.ID); n != 0 {
+		t.Errorf("%d column rows left of the deleted dataset, want 0", n)
+	}
+	if n := countRows(t, s, "dataset_columns", "dataset_id = ?", other.ID); n != 2 {
+		t.Errorf("%d column rows left of the other dataset, want 2", n)
+	}
+	got, err := s.GetModel(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DatasetID != nil {
+		t.Errorf("model's dataset is %d after deleting it, want nil", *got.DatasetID)
+	}
+}

@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"mlgraph/internal/apperr"
+)
+
+// CreatePrediction stores a prediction of model p.ModelID (NOT_FOUND if
+// there is no such model). It fills in p.ID and p.CreatedAt.
+func (s *Store) CreatePrediction(ctx context.Context, p *Prediction) error {
+	id, createdAt := p.ID, p.CreatedAt
+	if err := s.db.WithContext(ctx).Create(p).Error; err != nil {
+		p.ID, p.CreatedAt = id, createdAt
+		if errors.Is(err, gorm.ErrForeignKeyViolated) {
+			return apperr.NotFoundf("model", p.ModelID)
+		}
+		return fmt.Errorf("create prediction of model %d: %w", p.ModelID, err)
+	}
+	return nil
+}
+
+// ListPredictions returns a page of model modelID's predictions, newest
+// first (NOT_FOUND if there is no such model).
+func (s *Store) ListPredictions(ctx context.Context, modelID int64, p Page) (*PredictionPage, error) {
+	byModel := func(q *gorm.DB) *gorm.DB { return q.Where("model_id = ?", modelID) }
+	page, err := listPage(ctx, s.db, p, byModel, func(p *Prediction) int64 { return p.ID })
+	if err != nil {
+		return nil, fmt.Errorf("list predictions of model %d: %w", modelID, err)
+	}
+	// No predictions may mean no model: only then is it worth a look.
+	if page.TotalCount == 0 {
+		if _, err := s.GetModel(ctx, modelID); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}

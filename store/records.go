@@ -1,0 +1,114 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Dataset describes a stored dataset. Its column data is stored apart, one
+// blob per column (see CreateDataset and LoadColumnData).
+type Dataset struct {
+	ID       int64  `gorm:"primaryKey"`
+	Name     string `gorm:"not null"`
+	RowCount int    `gorm:"not null"`
+	// Columns describes the columns in order; a column's index here is its
+	// position for LoadColumnData.
+	Columns   []ColumnInfo `gorm:"serializer:json;not null"`
+	CreatedAt time.Time    `gorm:"not null"`
+}
+
+// ColumnInfo describes one column of a dataset.
+type ColumnInfo struct {
+	Name string `json:"name"`
+	// Type is the column type as the ml package names it (NUMERIC, ...).
+	Type    string `json:"type"`
+	Missing int    `json:"missing"`
+}
+
+// Model statuses. A model is created TRAINING and ends READY or FAILED.
+const (
+	StatusTraining = "TRAINING"
+	StatusReady    = "READY"
+	StatusFailed   = "FAILED"
+)
+
+// unfinishedStatuses are those a model may leave by completing or failing;
+// QUEUED will join TRAINING here.
+var unfinishedStatuses = []string{StatusTraining}
+
+// Model is a trained (or training, or failed) model. Its fitted state is
+// stored apart (see CompleteModel and LoadModelState).
+type Model struct {
+	ID   int64  `gorm:"primaryKey"`
+	Name string `gorm:"not null"`
+	// DatasetID is the dataset the model was trained on; nil once that
+	// dataset is deleted, as a model outlives its dataset.
+	DatasetID *int64 `gorm:"index"`
+	Algorithm string `gorm:"not null"`
+	Task      string `gorm:"not null"`
+	Status    string `gorm:"not null;index"`
+	// Error is why training failed (status FAILED), else empty.
+	Error    string   `gorm:"not null"`
+	Target   string   `gorm:"not null"`
+	Features []string `gorm:"serializer:json"`
+	Classes  []string `gorm:"serializer:json"`
+	// Params and Split round-trip through JSON: numbers come back float64.
+	Params          map[string]any  `gorm:"serializer:json"`
+	Split           map[string]any  `gorm:"serializer:json"`
+	Metrics         json.RawMessage `gorm:"serializer:json"`
+	TrainingMetrics json.RawMessage `gorm:"serializer:json"`
+	CreatedAt       time.Time       `gorm:"not null"`
+	TrainedAt       *time.Time
+	TrainingTimeMs  *int64
+}
+
+// Prediction records one prediction request and its answer.
+type Prediction struct {
+	ID        int64           `gorm:"primaryKey"`
+	ModelID   int64           `gorm:"not null;index"`
+	Inputs    json.RawMessage `gorm:"serializer:json"`
+	Outputs   json.RawMessage `gorm:"serializer:json"`
+	CreatedAt time.Time       `gorm:"not null"`
+}
+
+// The types below exist only to declare the schema to AutoMigrate: GORM
+// creates a foreign key from an association field, and such fields have no
+// business in the records above, which callers see. Each embeds its record,
+// so the table's columns are the record's.
+
+// datasetColumn is one column's encoded data.
+type datasetColumn struct {
+	DatasetID int64    `gorm:"primaryKey;autoIncrement:false"`
+	Position  int      `gorm:"primaryKey;autoIncrement:false"`
+	Data      []byte   `gorm:"not null"`
+	Dataset   *Dataset `gorm:"constraint:OnDelete:CASCADE"`
+}
+
+// modelState is a model's fitted state in the ml package's encoding.
+type modelState struct {
+	ModelID int64 `gorm:"primaryKey;autoIncrement:false"`
+	// Format is the version of the encoding of Data.
+	Format int    `gorm:"not null"`
+	Data   []byte `gorm:"not null"`
+	Model  *Model `gorm:"constraint:OnDelete:CASCADE"`
+}
+
+type modelTable struct {
+	Model
+	Dataset *Dataset `gorm:"foreignKey:DatasetID;constraint:OnDelete:SET NULL"`
+}
+
+func (modelTable) TableName() string { return "models" }
+
+type predictionTable struct {
+	Prediction
+	Model *Model `gorm:"foreignKey:ModelID;constraint:OnDelete:CASCADE"`
+}
+
+func (predictionTable) TableName() string { return "predictions" }
+
+// migrate creates or updates the tables. SQLite cannot add a foreign key to
+// an existing table, so the constraints come with CREATE TABLE.
+func (s *Store) migrate() error {
+	return s.db.AutoMigrate(&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{})
+}
