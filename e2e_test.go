@@ -152,8 +152,8 @@ func datasetCSV(t *testing.T, name string, split bool) string {
 }
 
 type sklearnResult struct {
-	Dataset string             `json:"dataset"`
-	Model   string             `json:"model"`
+	Dataset string         `json:"dataset"`
+	Model   string         `json:"model"`
 	Metrics map[string]any `json:"metrics"`
 }
 
@@ -249,8 +249,8 @@ type modelJSON struct {
 		Weight  float64 `json:"weight"`
 		Class   *string `json:"class"`
 	} `json:"coefficients"`
-	Intercept   *float64 `json:"intercept"`
-	Intercepts  []struct {
+	Intercept  *float64 `json:"intercept"`
+	Intercepts []struct {
 		Class *string `json:"class"`
 		Value float64 `json:"value"`
 	} `json:"intercepts"`
