@@ -9,12 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"mlgraph/store"
 )
 
 // testServer is a real mlgraph server (httptest) on a real SQLite file.
@@ -760,5 +764,140 @@ func TestHTTPRoutes(t *testing.T) {
 	srv.mustDo(`{ algorithms { name tasks params { name type default min max description } } }`, nil, &algos)
 	if len(algos.Algorithms) < 2 {
 		t.Fatalf("algorithms = %+v", algos)
+	}
+}
+
+// TestFailedTrainingAndRecovery: a fit that fails leaves a FAILED model
+// with its reason; a model left TRAINING by a crash is FAILED at restart.
+func TestFailedTrainingAndRecovery(t *testing.T) {
+	srv := newServer(t)
+	ds := srv.createDataset("empty feature", "x,empty,y\n1,,2\n2,,4\n3,,6\n4,,8\n5,,10\n")
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION",
+		"features": []string{"empty"}, "split": map[string]any{"method": "NONE"}})
+	if m.Status != "FAILED" || m.Error == nil || !strings.Contains(*m.Error, "empty") || m.Metrics != nil || m.TrainedAt != nil {
+		t.Fatalf("model = status %s error %v metrics %v; want FAILED naming the column", m.Status, m.Error, m.Metrics)
+	}
+	srv.mustFail(predictMutation, map[string]any{"input": map[string]any{"modelId": m.ID, "rows": [][]float64{{1}}}},
+		"BAD_USER_INPUT", "FAILED", "not READY")
+
+	// A crash during training leaves a TRAINING row behind.
+	id, err := srv.app.store.FailInterruptedModels(context.Background(), "unused")
+	if err != nil || id != 0 {
+		t.Fatalf("no model should be training: %d, %v", id, err)
+	}
+	stuck := &store.Model{Name: "stuck", Algorithm: "LINEAR_REGRESSION", Task: "REGRESSION", Status: "TRAINING", Target: "y", Features: []string{"x"}}
+	if err := srv.app.store.CreateModel(context.Background(), stuck); err != nil {
+		t.Fatal(err)
+	}
+	srv = srv.restart()
+	var got struct{ Model modelJSON }
+	srv.mustDo(`query($id: ID!) { model(id: $id) { status error } }`, map[string]any{"id": fmt.Sprint(stuck.ID)}, &got)
+	if got.Model.Status != "FAILED" || got.Model.Error == nil || !strings.Contains(*got.Model.Error, "stopped") {
+		t.Errorf("interrupted model after restart: %s %v; want FAILED with a reason", got.Model.Status, got.Model.Error)
+	}
+}
+
+// TestConcurrentRequests sends trains and predicts at once: SQLite must
+// make writers wait, never fail with "database is locked".
+func TestConcurrentRequests(t *testing.T) {
+	srv := newServer(t)
+	ds := srv.createDataset("lines", "x,y\n1,2\n2,4.1\n3,6\n4,7.9\n5,10\n6,12.2\n7,14\n8,16.1\n9,18\n10,20\n")
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION"})
+	const workers, perWorker = 8, 15
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < perWorker; i++ {
+				query, vars := predictMutation, map[string]any{"input": map[string]any{"modelId": m.ID, "rows": [][]float64{{float64(i)}}}}
+				if i%5 == 0 {
+					query = `mutation($input: TrainModelInput!) { trainModel(input: $input) { status } }`
+					vars = map[string]any{"input": map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION"}}
+				}
+				body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+				resp, err := http.Post(srv.http.URL+"/query", "application/json", bytes.NewReader(body))
+				if err != nil {
+					errs <- err
+					return
+				}
+				raw, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) {
+					errs <- fmt.Errorf("status %d: %s", resp.StatusCode, raw)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var counts struct {
+		Models struct{ TotalCount int }
+		Model  struct{ Predictions struct{ TotalCount int } }
+	}
+	srv.mustDo(`query($id: ID!) { models { totalCount } model(id: $id) { predictions { totalCount } } }`, map[string]any{"id": m.ID}, &counts)
+	if counts.Models.TotalCount != 1+workers*3 || counts.Model.Predictions.TotalCount != workers*12 {
+		t.Errorf("after the burst: %+v; want %d models and %d predictions", counts, 1+workers*3, workers*12)
+	}
+}
+
+// TestGracefulShutdown runs the real server loop on loopback, stops it the
+// way SIGTERM does, and checks that the database was closed cleanly (SQLite
+// removes the WAL file when the last connection closes).
+func TestGracefulShutdown(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "mlgraph.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{addr: addr, db: dbPath}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	body := `{"query":"mutation { createDataset(input: {name: \"a\", csv: \"x,y\\n1,2\\n2,3\\n\"}) { id } }"}`
+	if resp, err = http.Post("http://"+addr+"/query", "application/json", strings.NewReader(body)); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("createDataset: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if _, err := os.Stat(dbPath + "-wal"); !os.IsNotExist(err) {
+		t.Errorf("WAL file still there after shutdown (database not closed cleanly): %v", err)
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("server still answers after shutdown")
+	}
+	// The data is there for the next start.
+	srv := startServer(t, dbPath)
+	var out struct{ Datasets struct{ TotalCount int } }
+	srv.mustDo(`{ datasets { totalCount } }`, nil, &out)
+	if out.Datasets.TotalCount != 1 {
+		t.Errorf("after restart: %d datasets, want 1", out.Datasets.TotalCount)
 	}
 }

@@ -52,7 +52,7 @@ func (m *LinearRegression) Fit(ctx context.Context, x *mat.Dense, y []float64, t
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	coef, intercept, solver, err := LeastSquares(ctx, x, y, m.FitIntercept)
+	coef, intercept, solver, err := LeastSquares(x, y, m.FitIntercept)
 	if err != nil {
 		return fmt.Errorf("fit linear regression: %w", err)
 	}
@@ -63,12 +63,9 @@ func (m *LinearRegression) Fit(ctx context.Context, x *mat.Dense, y []float64, t
 // LeastSquares returns w and b minimising ‖y − Xw − b‖² (b = 0 unless
 // fitIntercept), the minimum-norm solution if X is rank deficient, and the
 // solver used ("cholesky" or "svd"); see LinearRegression.
-func LeastSquares(ctx context.Context, x *mat.Dense, y []float64, fitIntercept bool) (w []float64, b float64, solver string, err error) {
+func LeastSquares(x *mat.Dense, y []float64, fitIntercept bool) (w []float64, b float64, solver string, err error) {
 	n, p := x.Dims()
 	ne := computeNormalEquations(x, y, fitIntercept)
-	if err := ctx.Err(); err != nil {
-		return nil, 0, "", err
-	}
 	w, ok := solveNormalEquations(ne, 0)
 	solver = "cholesky"
 	if !ok {
@@ -163,8 +160,9 @@ func solveSVD(x *mat.Dense, y []float64, ne normalEquations) ([]float64, error) 
 	xc := mat.NewDense(n, k, nil)
 	yc := mat.NewDense(n, 1, nil)
 	for i := range n {
+		row, dst := x.RawRowView(i), xc.RawRowView(i)
 		for a, j := range cols {
-			xc.Set(i, a, x.At(i, j)-ne.XMean[j])
+			dst[a] = row[j] - ne.XMean[j]
 		}
 		yc.Set(i, 0, y[i]-ne.YMean)
 	}

@@ -166,7 +166,7 @@ func TestLeastSquaresExact(t *testing.T) {
 		y[i] = 2*a - 3*b + 0.5*c + 10
 	}
 	for _, fitIntercept := range []bool{true, false} {
-		w, b, solver, err := LeastSquares(context.Background(), x, y, fitIntercept)
+		w, b, solver, err := LeastSquares(x, y, fitIntercept)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestNormalEquationsIndependentOfCores(t *testing.T) {
 	x, y := syntheticRegression(100000, 7, 3)
 	fit := func(procs int) []float64 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		w, b, _, err := LeastSquares(context.Background(), x, y, true)
+		w, b, _, err := LeastSquares(x, y, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,18 @@
 //     and loads from a versioned byte form.
 //   - metrics.go and split.go: evaluation metrics and train/test splits.
 //
+// Errors caused by the caller's data or parameters are *InputError, with a
+// message naming the column, row or parameter at fault; any other error is
+// an internal failure.
+//
+// Adding an algorithm means one file with its Estimator (fitted state in
+// exported fields, optionally Linear) and one entry in algorithmTable.
+//
+// Heavy loops (normal equations, logistic loss, design-matrix encoding)
+// run on all cores over row segments fixed by the data size alone and are
+// reduced in a fixed order, so results do not depend on the machine. A
+// trained Model is read-only and safe for concurrent use.
+//
 // The package does no I/O and keeps no mutable global state.
 package ml
 

@@ -148,7 +148,7 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		Algorithm: alg.Name,
 		Task:      task,
 		Params:    params,
-		Features:  slices.Clone(prep.Features),
+		Features:  cloneFeatures(prep.Features),
 		Target:    target.Name,
 		Classes:   classes,
 		prep:      prep,
@@ -297,31 +297,29 @@ func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
 	if len(rows) == 0 {
 		return nil, inputErrorf("no rows to evaluate: target %q is missing in every row", target.Name)
 	}
-	if len(rows) < target.Len() {
-		taken := make([]*Column, len(features))
-		for j, col := range features {
-			taken[j] = col.Take(rows)
-		}
-		features, target = taken, target.Take(rows)
-	}
+	// Predict every row so that errors name the caller's row numbers, then
+	// keep the rows that have a target.
 	out, err := m.Predict(features)
 	if err != nil {
 		return nil, err
 	}
 	if m.Task == Regression {
-		for i, v := range target.Num {
-			if math.IsInf(v, 0) {
-				return nil, inputErrorf("target column %q: row %d is %v; values must be finite", target.Name, rows[i], v)
+		yTrue, yPred := make([]float64, len(rows)), make([]float64, len(rows))
+		for a, i := range rows {
+			if math.IsInf(target.Num[i], 0) {
+				return nil, inputErrorf("target column %q: row %d is %v; values must be finite", target.Name, i, target.Num[i])
 			}
+			yTrue[a], yPred[a] = target.Num[i], out.Values[i]
 		}
-		return RegressionMetrics(target.Num, out.Values), nil
+		return RegressionMetrics(yTrue, yPred), nil
 	}
 	index := make(map[string]int, len(m.Classes))
 	for k, c := range m.Classes {
 		index[c] = k
 	}
-	yTrue := make([]int, target.Len())
-	for i := range yTrue {
+	yTrue := make([]int, len(rows))
+	proba := mat.NewDense(len(rows), len(m.Classes), nil)
+	for a, i := range rows {
 		label := target.Text(i)
 		if target.Type == Numeric {
 			label = strconv.FormatFloat(target.Num[i]+0, 'g', -1, 64) // +0: −0 is class "0"
@@ -330,9 +328,10 @@ func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
 		if !known {
 			k = -1
 		}
-		yTrue[i] = k
+		yTrue[a] = k
+		proba.SetRow(a, out.Proba.RawRowView(i))
 	}
-	return ClassificationMetrics(yTrue, out.Proba, m.Classes), nil
+	return ClassificationMetrics(yTrue, proba, m.Classes), nil
 }
 
 // OutputNames returns the names of the design-matrix columns the estimator
@@ -547,7 +546,7 @@ func LoadModel(data []byte) (*Model, error) {
 		Algorithm: alg.Name,
 		Task:      env.Task,
 		Params:    params,
-		Features:  slices.Clone(env.Preprocessor.Features),
+		Features:  cloneFeatures(env.Preprocessor.Features),
 		Target:    env.Target,
 		Classes:   env.Classes,
 		prep:      env.Preprocessor,
@@ -578,6 +577,16 @@ func (p *Preprocessor) check() error {
 		return fmt.Errorf("no design columns")
 	}
 	return nil
+}
+
+// cloneFeatures deep-copies feature infos, so that Model.Features can be
+// changed without affecting the preprocessor.
+func cloneFeatures(features []FeatureInfo) []FeatureInfo {
+	out := slices.Clone(features)
+	for j := range out {
+		out[j].Levels = slices.Clone(out[j].Levels)
+	}
+	return out
 }
 
 // checkFinite returns an error if any value is NaN or infinite.

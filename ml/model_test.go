@@ -101,6 +101,9 @@ func TestTrainNumericClassesAndMissingTargets(t *testing.T) {
 	if metrics.Rows != 2 || *metrics.Accuracy != 0.5 {
 		t.Errorf("rows %d accuracy %v; want 2 and 0.5", metrics.Rows, *metrics.Accuracy)
 	}
+	// Errors name the caller's row even when rows without a target precede it.
+	_, err = m.Evaluate([]*Column{NewNumeric("x", []float64{0, math.Inf(1)})}, NewNumeric("y", []float64{math.NaN(), 1}))
+	wantInputError(t, err, `"x"`, "row 1")
 	// A categorical test target with the same labels also matches.
 	metrics, err = m.Evaluate([]*Column{NewNumeric("x", []float64{0})}, NewCategorical("y", []int32{0}, []string{"10"}))
 	if err != nil || *metrics.Accuracy != 1 {
