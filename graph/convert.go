@@ -45,12 +45,8 @@ func modelConnection(p *store.ModelPage) *model.ModelConnection {
 	return c
 }
 
-func predictionConnection(p *service.PredictionPage) *model.PredictionConnection {
-	c := &model.PredictionConnection{TotalCount: int(p.TotalCount), Edges: make([]model.PredictionEdge, len(p.Items))}
-	c.PageInfo = &model.PageInfo{HasNextPage: p.HasNextPage}
-	if p.EndCursor != "" {
-		c.PageInfo.EndCursor = &p.EndCursor
-	}
+func predictionConnection(p *store.Paged[service.Prediction]) *model.PredictionConnection {
+	c := &model.PredictionConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.PredictionEdge, len(p.Items))}
 	for i, pr := range p.Items {
 		c.Edges[i] = model.PredictionEdge{Cursor: store.EncodeCursor(*pr.ID), Node: pr}
 	}

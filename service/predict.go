@@ -101,12 +101,12 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 }
 
 // Predictions lists a model's saved predictions, newest first.
-func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) (*PredictionPage, error) {
+func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) (*store.Paged[Prediction], error) {
 	page, err := s.store.ListPredictions(ctx, modelID, p)
 	if err != nil {
 		return nil, err
 	}
-	out := &PredictionPage{TotalCount: page.TotalCount, HasNextPage: page.HasNextPage, EndCursor: page.EndCursor}
+	out := &store.Paged[Prediction]{TotalCount: page.TotalCount, HasNextPage: page.HasNextPage, EndCursor: page.EndCursor}
 	for _, rec := range page.Items {
 		p := &Prediction{ID: &rec.ID, ModelID: rec.ModelID, CreatedAt: rec.CreatedAt}
 		if err := json.Unmarshal(rec.Inputs, &p.Inputs); err != nil {
@@ -118,14 +118,6 @@ func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) 
 		out.Items = append(out.Items, p)
 	}
 	return out, nil
-}
-
-// PredictionPage is one page of a model's predictions.
-type PredictionPage struct {
-	Items       []*Prediction
-	TotalCount  int64
-	HasNextPage bool
-	EndCursor   string
 }
 
 func (s *Service) checkRowCount(n int) error {
