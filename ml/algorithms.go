@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,40 +56,28 @@ type algorithm struct {
 }
 
 // algorithmTable is the registry of algorithms. It is built on each call so
-// that callers can never modify a shared table. Adding an algorithm means
-// one new file with its Estimator and one entry here.
+// that callers can never modify a shared table. Each algorithm's file
+// defines its entry (its description, parameters and constructor); adding
+// an algorithm means one new file and one line here. Entries without a
+// constructor are not offered.
 func algorithmTable() []algorithm {
-	return []algorithm{
-		{
-			AlgorithmInfo: AlgorithmInfo{
-				Name:        "LINEAR_REGRESSION",
-				Tasks:       []Task{Regression},
-				Description: "Ordinary least squares: the linear function minimising the sum of squared errors.",
-				Params: []ParamSpec{
-					fitInterceptParam(),
-				},
-			},
-			newEstimator: newLinearRegression,
-		},
-		{
-			AlgorithmInfo: AlgorithmInfo{
-				Name:        "LOGISTIC_REGRESSION",
-				Tasks:       []Task{Classification},
-				Description: "L2-regularised logistic regression (binary, or multinomial softmax for more classes), fitted by L-BFGS on standardised features.",
-				Params: []ParamSpec{
-					{Name: "C", Type: ParamFloat, Default: 1.0, Min: ptr(0), MinExclusive: true,
-						Description: "Inverse regularisation strength: the data term is weighted by C against ½‖w‖²; smaller means stronger regularisation."},
-					{Name: "maxIter", Type: ParamInt, Default: 1000, Min: ptr(1),
-						Description: "Maximum number of L-BFGS iterations."},
-					{Name: "tol", Type: ParamFloat, Default: 1e-6, Min: ptr(0), MinExclusive: true,
-						Description: "Stop when every gradient component of the per-row objective is below tol."},
-					fitInterceptParam(),
-				},
-				NeedsScaling: true,
-			},
-			newEstimator: newLogisticRegression,
-		},
+	all := []algorithm{
+		linearRegressionAlgorithm(),
+		ridgeAlgorithm(),
+		lassoAlgorithm(),
+		elasticNetAlgorithm(),
+		logisticRegressionAlgorithm(),
+		linearSVMAlgorithm(),
+		svmAlgorithm(),
+		decisionTreeAlgorithm(),
+		randomForestAlgorithm(),
+		gradientBoostingAlgorithm(),
+		knnAlgorithm(),
+		naiveBayesAlgorithm(),
+		mlpAlgorithm(),
+		kmeansAlgorithm(),
 	}
+	return slices.DeleteFunc(all, func(a algorithm) bool { return a.newEstimator == nil })
 }
 
 func fitInterceptParam() ParamSpec {
@@ -97,6 +86,16 @@ func fitInterceptParam() ParamSpec {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// seedParam is the parameter of every randomised algorithm: the same seed
+// on the same data gives the same model.
+func seedParam() ParamSpec {
+	return ParamSpec{Name: "seed", Type: ParamInt, Default: 0, Min: ptr(0),
+		Description: "Seed of the random number generator; the same seed on the same data gives the same model."}
+}
+
+// newRand returns the generator of a randomised algorithm for a seed.
+func newRand(seed int) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x6d6c6772617068)) }
 
 // Algorithms returns the description of every registered algorithm.
 func Algorithms() []AlgorithmInfo {

@@ -36,6 +36,20 @@ type LinearRegression struct {
 // about cond·ε ≈ 2e-8 at the limit.
 const maxGramCond = 1e8
 
+func linearRegressionAlgorithm() algorithm {
+	return algorithm{
+		AlgorithmInfo: AlgorithmInfo{
+			Name:        "LINEAR_REGRESSION",
+			Tasks:       []Task{Regression},
+			Description: "Ordinary least squares: the linear function minimising the sum of squared errors.",
+			Params: []ParamSpec{
+				fitInterceptParam(),
+			},
+		},
+		newEstimator: newLinearRegression,
+	}
+}
+
 func newLinearRegression(params map[string]any) Estimator {
 	return &LinearRegression{FitIntercept: params["fitIntercept"].(bool)}
 }

@@ -45,6 +45,27 @@ type LogisticRegression struct {
 	Converged  bool
 }
 
+func logisticRegressionAlgorithm() algorithm {
+	return algorithm{
+		AlgorithmInfo: AlgorithmInfo{
+			Name:        "LOGISTIC_REGRESSION",
+			Tasks:       []Task{Classification},
+			Description: "L2-regularised logistic regression (binary, or multinomial softmax for more classes), fitted by L-BFGS on standardised features.",
+			Params: []ParamSpec{
+				{Name: "C", Type: ParamFloat, Default: 1.0, Min: ptr(0), MinExclusive: true,
+					Description: "Inverse regularisation strength: the data term is weighted by C against ½‖w‖²; smaller means stronger regularisation."},
+				{Name: "maxIter", Type: ParamInt, Default: 1000, Min: ptr(1),
+					Description: "Maximum number of L-BFGS iterations."},
+				{Name: "tol", Type: ParamFloat, Default: 1e-6, Min: ptr(0), MinExclusive: true,
+					Description: "Stop when every gradient component of the per-row objective is below tol."},
+				fitInterceptParam(),
+			},
+			NeedsScaling: true,
+		},
+		newEstimator: newLogisticRegression,
+	}
+}
+
 func newLogisticRegression(params map[string]any) Estimator {
 	return &LogisticRegression{
 		C:            params["C"].(float64),

@@ -21,6 +21,11 @@ type Metrics struct {
 	Labels                                           []string // confusion matrix labels (the model's classes)
 	ConfusionMatrix                                  [][]int  // [actual][predicted]
 	PerClass                                         []ClassMetrics
+
+	// Clustering: Inertia is the sum of squared distances of rows to their
+	// cluster centre (in the standardised feature space); Silhouette is the
+	// mean silhouette coefficient in [-1, 1].
+	Inertia, Silhouette *float64
 }
 
 // ClassMetrics are the one-vs-rest scores of one class.

@@ -43,6 +43,9 @@ type Task string
 const (
 	Regression     Task = "REGRESSION"
 	Classification Task = "CLASSIFICATION"
+	// Clustering has no target: Fit gets y == nil and Predict writes each
+	// row's cluster index (n×1).
+	Clustering Task = "CLUSTERING"
 )
 
 // Estimator is a learning algorithm working on a dense numeric design
@@ -66,4 +69,13 @@ type Linear interface {
 	// classification, one row per class for multinomial) and b (length k),
 	// in the space of the estimator's input matrix.
 	Weights() (w *mat.Dense, b []float64)
+}
+
+// Importancer is implemented by estimators that measure how much each
+// input column of their design matrix contributes, such as the impurity
+// decrease of trees (mean decrease in impurity). The result has one
+// non-negative entry per design column and sums to one (all zeros if the
+// model uses no column).
+type Importancer interface {
+	FeatureImportances() []float64
 }
