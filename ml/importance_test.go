@@ -1,0 +1,76 @@
+package ml
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// importanceData has y = 3·a − 2·b(=red) + noise and an irrelevant column.
+func importanceData(n int) ([]*Column, *Column) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, noise, y := make([]float64, n), make([]float64, n), make([]float64, n)
+	codes := make([]int32, n)
+	for i := range n {
+		a[i], noise[i] = rng.NormFloat64(), rng.NormFloat64()
+		codes[i] = int32(i % 2)
+		y[i] = 3*a[i] + 0.1*rng.NormFloat64()
+		if codes[i] == 0 {
+			y[i] -= 2
+		}
+	}
+	return []*Column{NewNumeric("a", a), NewCategorical("b", codes, []string{"red", "blue"}), NewNumeric("noise", noise)}, NewNumeric("y", y)
+}
+
+func TestFeatureImportanceLinear(t *testing.T) {
+	features, target := importanceData(500)
+	m, err := Train(context.Background(), TrainConfig{Algorithm: "LINEAR_REGRESSION"}, features, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := m.FeatureImportance(context.Background(), features, target, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range imp {
+		sum += f.Importance
+		if f.Method != ImportanceCoefficient {
+			t.Errorf("%s: method %s", f.Feature, f.Method)
+		}
+	}
+	if math.Abs(sum-1) > 1e-12 {
+		t.Errorf("importances sum to %v", sum)
+	}
+	// |w·std|: a ≈ 3·1, b: two one-hot columns of weight ±1 (std 0.5 each), noise ≈ 0.
+	if !(imp[0].Importance > imp[1].Importance && imp[1].Importance > 10*imp[2].Importance) {
+		t.Errorf("importances %+v: want a > b ≫ noise", imp)
+	}
+}
+
+// opaque hides an estimator's optional interfaces.
+type opaque struct{ Estimator }
+
+func TestFeatureImportancePermutation(t *testing.T) {
+	features, target := importanceData(3000)
+	m, err := Train(context.Background(), TrainConfig{Algorithm: "LINEAR_REGRESSION"}, features, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.est = opaque{m.est}
+	imp, err := m.FeatureImportance(context.Background(), features, target, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shuffling a destroys its share of the variance: R² drops by about
+	// 2·var(3a)/var(y) = 2·9/10; b by 2·1/10; noise by nothing.
+	if imp[0].Method != ImportancePermutation || math.Abs(imp[0].Importance-1.8) > 0.15 ||
+		math.Abs(imp[1].Importance-0.2) > 0.05 || math.Abs(imp[2].Importance) > 0.01 {
+		t.Errorf("permutation importances %+v", imp)
+	}
+	again, _ := m.FeatureImportance(context.Background(), features, target, 7)
+	if again[0] != imp[0] {
+		t.Error("same seed, different permutation importance")
+	}
+}
