@@ -53,24 +53,6 @@ func predictionConnection(p *store.Paged[service.Prediction]) *model.PredictionC
 	return c
 }
 
-func metrics(m *ml.Metrics) *model.Metrics {
-	if m == nil {
-		return nil
-	}
-	out := &model.Metrics{
-		Rows: m.Rows, R2: m.R2, Rmse: m.RMSE, Mae: m.MAE, Mse: m.MSE,
-		Accuracy: m.Accuracy, Precision: m.Precision, Recall: m.Recall, F1: m.F1,
-		LogLoss: m.LogLoss, RocAuc: m.RocAuc,
-	}
-	if m.ConfusionMatrix != nil {
-		out.ConfusionMatrix = &model.ConfusionMatrix{Labels: m.Labels, Matrix: m.ConfusionMatrix}
-	}
-	for _, c := range m.PerClass {
-		out.PerClass = append(out.PerClass, model.ClassMetrics{Label: c.Label, Precision: c.Precision, Recall: c.Recall, F1: c.F1, Support: c.Support})
-	}
-	return out
-}
-
 // optional returns nil for the empty string.
 func optional(s string) *string {
 	if s == "" {
@@ -120,30 +102,107 @@ func algorithms() []model.AlgorithmInfo {
 func trainRequest(input model.TrainModelInput) (service.TrainRequest, error) {
 	req := service.TrainRequest{
 		DatasetID: input.DatasetID,
-		Target:    input.Target,
+		Target:    deref(input.Target),
 		Features:  input.Features,
 		Algorithm: input.Algorithm,
+		Task:      deref(input.Task),
+		Split:     splitRequest(input.Split),
 		Name:      input.Name,
 	}
-	if input.Task != nil {
-		req.Task = *input.Task
+	var err error
+	if req.Params, err = object("params", input.Params); err != nil {
+		return req, err
 	}
-	if input.Params != nil {
-		params, ok := input.Params.(map[string]any)
-		if !ok {
-			return req, apperr.BadInputf("params must be an object of parameter name to value")
-		}
-		req.Params = params
-	}
-	if s := input.Split; s != nil {
-		req.Split = service.SplitRequest{TestFraction: s.TestFraction, Column: s.Column}
-		if s.Method != nil {
-			req.Split.Method = *s.Method
-		}
-		if s.Seed != nil {
-			seed := int64(*s.Seed)
-			req.Split.Seed = &seed
-		}
+	if cv := input.CrossValidate; cv != nil {
+		req.CrossValidate = &service.CrossValidateRequest{Folds: derefOr(cv.Folds, 5), Seed: int64(derefOr(cv.Seed, 0))}
 	}
 	return req, nil
+}
+
+func tuneRequest(input model.TuneModelInput) (service.TuneRequest, error) {
+	req := service.TuneRequest{
+		Train: service.TrainRequest{
+			DatasetID: input.DatasetID,
+			Target:    deref(input.Target),
+			Features:  input.Features,
+			Algorithm: input.Algorithm,
+			Task:      deref(input.Task),
+			Split:     splitRequest(input.Split),
+			Name:      input.Name,
+		},
+		Metric: deref(input.Metric),
+		Folds:  derefOr(input.Folds, 5),
+		Seed:   int64(derefOr(input.Seed, 0)),
+	}
+	var err error
+	if req.Train.Params, err = object("params", input.Params); err != nil {
+		return req, err
+	}
+	if req.Grid, err = object("grid", input.Grid); err != nil {
+		return req, err
+	}
+	if r := input.Random; r != nil {
+		ranges, err := object("random.ranges", r.Ranges)
+		if err != nil {
+			return req, err
+		}
+		req.Random = &service.RandomSearch{N: r.N, Ranges: ranges}
+	}
+	return req, nil
+}
+
+func compareRequest(input model.CompareModelsInput) (service.CompareRequest, error) {
+	req := service.CompareRequest{
+		Base: service.TrainRequest{
+			DatasetID: input.DatasetID,
+			Target:    deref(input.Target),
+			Features:  input.Features,
+			Task:      deref(input.Task),
+			Split:     splitRequest(input.Split),
+		},
+		Algorithms: input.Algorithms,
+		Metric:     deref(input.Metric),
+	}
+	var err error
+	req.Params, err = object("params", input.Params)
+	return req, err
+}
+
+func splitRequest(s *model.SplitInput) service.SplitRequest {
+	if s == nil {
+		return service.SplitRequest{}
+	}
+	req := service.SplitRequest{Method: deref(s.Method), TestFraction: s.TestFraction, Column: s.Column}
+	if s.Seed != nil {
+		seed := int64(*s.Seed)
+		req.Seed = &seed
+	}
+	return req
+}
+
+// object reads a JSON argument that must be an object (or absent).
+func object(field string, v any) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, apperr.BadInputf("%s must be an object", field)
+	}
+	return m, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func derefOr[T any](p *T, fallback T) T {
+	if p == nil {
+		return fallback
+	}
+	return *p
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"mlgraph/graph/model"
+	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
 	"strconv"
@@ -31,11 +32,14 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	CrossValidation() CrossValidationResolver
 	Dataset() DatasetResolver
+	Metrics() MetricsResolver
 	Model() ModelResolver
 	Mutation() MutationResolver
 	Prediction() PredictionResolver
 	Query() QueryResolver
+	Trial() TrialResolver
 }
 
 type DirectiveRoot struct {
@@ -79,6 +83,15 @@ type ComplexityRoot struct {
 		Matrix func(childComplexity int) int
 	}
 
+	CrossValidation struct {
+		FoldMetrics func(childComplexity int) int
+		Folds       func(childComplexity int) int
+		Mean        func(childComplexity int) int
+		Seed        func(childComplexity int) int
+		Std         func(childComplexity int) int
+		Stratified  func(childComplexity int) int
+	}
+
 	Dataset struct {
 		Columns   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
@@ -99,6 +112,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	FeatureImportance struct {
+		Feature    func(childComplexity int) int
+		Importance func(childComplexity int) int
+		Method     func(childComplexity int) int
+	}
+
 	InputField struct {
 		Categories func(childComplexity int) int
 		Max        func(childComplexity int) int
@@ -113,45 +132,65 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	Leaderboard struct {
+		Entries func(childComplexity int) int
+		Metric  func(childComplexity int) int
+		Task    func(childComplexity int) int
+	}
+
+	LeaderboardEntry struct {
+		Algorithm              func(childComplexity int) int
+		Model                  func(childComplexity int) int
+		PredictionMicrosPerRow func(childComplexity int) int
+		Rank                   func(childComplexity int) int
+		Score                  func(childComplexity int) int
+		TrainingTimeMs         func(childComplexity int) int
+	}
+
 	Metrics struct {
 		Accuracy        func(childComplexity int) int
 		ConfusionMatrix func(childComplexity int) int
 		F1              func(childComplexity int) int
+		Inertia         func(childComplexity int) int
 		LogLoss         func(childComplexity int) int
-		Mae             func(childComplexity int) int
-		Mse             func(childComplexity int) int
+		MAE             func(childComplexity int) int
+		MSE             func(childComplexity int) int
 		PerClass        func(childComplexity int) int
 		Precision       func(childComplexity int) int
 		R2              func(childComplexity int) int
+		RMSE            func(childComplexity int) int
 		Recall          func(childComplexity int) int
-		Rmse            func(childComplexity int) int
 		RocAuc          func(childComplexity int) int
 		Rows            func(childComplexity int) int
+		Silhouette      func(childComplexity int) int
 	}
 
 	Model struct {
-		Algorithm       func(childComplexity int) int
-		Classes         func(childComplexity int) int
-		Coefficients    func(childComplexity int, scale *string) int
-		CreatedAt       func(childComplexity int) int
-		Dataset         func(childComplexity int) int
-		Error           func(childComplexity int) int
-		Features        func(childComplexity int) int
-		ID              func(childComplexity int) int
-		InputSchema     func(childComplexity int) int
-		Intercept       func(childComplexity int, scale *string) int
-		Intercepts      func(childComplexity int, scale *string) int
-		Metrics         func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Params          func(childComplexity int) int
-		Predictions     func(childComplexity int, first *int, after *string) int
-		Split           func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Target          func(childComplexity int) int
-		Task            func(childComplexity int) int
-		TrainedAt       func(childComplexity int) int
-		TrainingMetrics func(childComplexity int) int
-		TrainingTimeMs  func(childComplexity int) int
+		Algorithm         func(childComplexity int) int
+		Classes           func(childComplexity int) int
+		Coefficients      func(childComplexity int, scale *string) int
+		CreatedAt         func(childComplexity int) int
+		CrossValidation   func(childComplexity int) int
+		Dataset           func(childComplexity int) int
+		Error             func(childComplexity int) int
+		FeatureImportance func(childComplexity int) int
+		Features          func(childComplexity int) int
+		ID                func(childComplexity int) int
+		InputSchema       func(childComplexity int) int
+		Intercept         func(childComplexity int, scale *string) int
+		Intercepts        func(childComplexity int, scale *string) int
+		Metrics           func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Params            func(childComplexity int) int
+		Predictions       func(childComplexity int, first *int, after *string) int
+		Split             func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Target            func(childComplexity int) int
+		Task              func(childComplexity int) int
+		TrainedAt         func(childComplexity int) int
+		TrainingMetrics   func(childComplexity int) int
+		TrainingTimeMs    func(childComplexity int) int
+		Tuning            func(childComplexity int) int
 	}
 
 	ModelConnection struct {
@@ -166,11 +205,13 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CompareModels func(childComplexity int, input model.CompareModelsInput) int
 		CreateDataset func(childComplexity int, input model.CreateDatasetInput) int
 		DeleteDataset func(childComplexity int, id string) int
 		DeleteModel   func(childComplexity int, id string) int
 		Predict       func(childComplexity int, input model.PredictInput) int
 		TrainModel    func(childComplexity int, input model.TrainModelInput) int
+		TuneModel     func(childComplexity int, input model.TuneModelInput) int
 	}
 
 	PageInfo struct {
@@ -208,6 +249,7 @@ type ComplexityRoot struct {
 	}
 
 	PredictionOutput struct {
+		Cluster       func(childComplexity int) int
 		Label         func(childComplexity int) int
 		Probabilities func(childComplexity int) int
 		Value         func(childComplexity int) int
@@ -229,14 +271,35 @@ type ComplexityRoot struct {
 		TestRows     func(childComplexity int) int
 		TrainRows    func(childComplexity int) int
 	}
+
+	Trial struct {
+		Error  func(childComplexity int) int
+		Params func(childComplexity int) int
+		Rank   func(childComplexity int) int
+		Score  func(childComplexity int) int
+		Std    func(childComplexity int) int
+	}
+
+	Tuning struct {
+		BestTrial func(childComplexity int) int
+		Folds     func(childComplexity int) int
+		Metric    func(childComplexity int) int
+		Trials    func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
 
 // region    ************************** generated!.gotpl **************************
 
+type CrossValidationResolver interface {
+	Seed(ctx context.Context, obj *ml.CrossValidation) (int, error)
+}
 type DatasetResolver interface {
 	Models(ctx context.Context, obj *store.Dataset, first *int, after *string) (*model.ModelConnection, error)
+}
+type MetricsResolver interface {
+	ConfusionMatrix(ctx context.Context, obj *ml.Metrics) (*model.ConfusionMatrix, error)
 }
 type ModelResolver interface {
 	Error(ctx context.Context, obj *store.Model) (*string, error)
@@ -244,8 +307,11 @@ type ModelResolver interface {
 
 	Params(ctx context.Context, obj *store.Model) (any, error)
 	Split(ctx context.Context, obj *store.Model) (*service.SplitInfo, error)
-	Metrics(ctx context.Context, obj *store.Model) (*model.Metrics, error)
-	TrainingMetrics(ctx context.Context, obj *store.Model) (*model.Metrics, error)
+	Metrics(ctx context.Context, obj *store.Model) (*ml.Metrics, error)
+	TrainingMetrics(ctx context.Context, obj *store.Model) (*ml.Metrics, error)
+	CrossValidation(ctx context.Context, obj *store.Model) (*ml.CrossValidation, error)
+	FeatureImportance(ctx context.Context, obj *store.Model) ([]ml.FeatureImportance, error)
+	Tuning(ctx context.Context, obj *store.Model) (*service.Tuning, error)
 	Coefficients(ctx context.Context, obj *store.Model, scale *string) ([]model.Coefficient, error)
 	Intercept(ctx context.Context, obj *store.Model, scale *string) (*float64, error)
 	Intercepts(ctx context.Context, obj *store.Model, scale *string) ([]model.Intercept, error)
@@ -257,6 +323,8 @@ type MutationResolver interface {
 	CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error)
 	DeleteDataset(ctx context.Context, id string) (string, error)
 	TrainModel(ctx context.Context, input model.TrainModelInput) (*store.Model, error)
+	TuneModel(ctx context.Context, input model.TuneModelInput) (*store.Model, error)
+	CompareModels(ctx context.Context, input model.CompareModelsInput) (*service.Leaderboard, error)
 	DeleteModel(ctx context.Context, id string) (string, error)
 	Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error)
 }
@@ -269,6 +337,9 @@ type QueryResolver interface {
 	Models(ctx context.Context, first *int, after *string, datasetID *string) (*model.ModelConnection, error)
 	Model(ctx context.Context, id string) (*store.Model, error)
 	Algorithms(ctx context.Context) ([]model.AlgorithmInfo, error)
+}
+type TrialResolver interface {
+	Params(ctx context.Context, obj *service.Trial) (any, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -409,6 +480,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConfusionMatrix.Matrix(childComplexity), true
 
+	case "CrossValidation.foldMetrics":
+		if e.ComplexityRoot.CrossValidation.FoldMetrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.FoldMetrics(childComplexity), true
+	case "CrossValidation.folds":
+		if e.ComplexityRoot.CrossValidation.Folds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.Folds(childComplexity), true
+	case "CrossValidation.mean":
+		if e.ComplexityRoot.CrossValidation.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.Mean(childComplexity), true
+	case "CrossValidation.seed":
+		if e.ComplexityRoot.CrossValidation.Seed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.Seed(childComplexity), true
+	case "CrossValidation.std":
+		if e.ComplexityRoot.CrossValidation.Std == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.Std(childComplexity), true
+	case "CrossValidation.stratified":
+		if e.ComplexityRoot.CrossValidation.Stratified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CrossValidation.Stratified(childComplexity), true
+
 	case "Dataset.columns":
 		if e.ComplexityRoot.Dataset.Columns == nil {
 			break
@@ -483,6 +591,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
 
+	case "FeatureImportance.feature":
+		if e.ComplexityRoot.FeatureImportance.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureImportance.Feature(childComplexity), true
+	case "FeatureImportance.importance":
+		if e.ComplexityRoot.FeatureImportance.Importance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureImportance.Importance(childComplexity), true
+	case "FeatureImportance.method":
+		if e.ComplexityRoot.FeatureImportance.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureImportance.Method(childComplexity), true
+
 	case "InputField.categories":
 		if e.ComplexityRoot.InputField.Categories == nil {
 			break
@@ -533,6 +660,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Intercept.Value(childComplexity), true
 
+	case "Leaderboard.entries":
+		if e.ComplexityRoot.Leaderboard.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Entries(childComplexity), true
+	case "Leaderboard.metric":
+		if e.ComplexityRoot.Leaderboard.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Metric(childComplexity), true
+	case "Leaderboard.task":
+		if e.ComplexityRoot.Leaderboard.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Task(childComplexity), true
+
+	case "LeaderboardEntry.algorithm":
+		if e.ComplexityRoot.LeaderboardEntry.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Algorithm(childComplexity), true
+	case "LeaderboardEntry.model":
+		if e.ComplexityRoot.LeaderboardEntry.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Model(childComplexity), true
+	case "LeaderboardEntry.predictionMicrosPerRow":
+		if e.ComplexityRoot.LeaderboardEntry.PredictionMicrosPerRow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.PredictionMicrosPerRow(childComplexity), true
+	case "LeaderboardEntry.rank":
+		if e.ComplexityRoot.LeaderboardEntry.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Rank(childComplexity), true
+	case "LeaderboardEntry.score":
+		if e.ComplexityRoot.LeaderboardEntry.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Score(childComplexity), true
+	case "LeaderboardEntry.trainingTimeMs":
+		if e.ComplexityRoot.LeaderboardEntry.TrainingTimeMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.TrainingTimeMs(childComplexity), true
+
 	case "Metrics.accuracy":
 		if e.ComplexityRoot.Metrics.Accuracy == nil {
 			break
@@ -551,6 +734,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metrics.F1(childComplexity), true
+	case "Metrics.inertia":
+		if e.ComplexityRoot.Metrics.Inertia == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metrics.Inertia(childComplexity), true
 	case "Metrics.logLoss":
 		if e.ComplexityRoot.Metrics.LogLoss == nil {
 			break
@@ -558,17 +747,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Metrics.LogLoss(childComplexity), true
 	case "Metrics.mae":
-		if e.ComplexityRoot.Metrics.Mae == nil {
+		if e.ComplexityRoot.Metrics.MAE == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Metrics.Mae(childComplexity), true
+		return e.ComplexityRoot.Metrics.MAE(childComplexity), true
 	case "Metrics.mse":
-		if e.ComplexityRoot.Metrics.Mse == nil {
+		if e.ComplexityRoot.Metrics.MSE == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Metrics.Mse(childComplexity), true
+		return e.ComplexityRoot.Metrics.MSE(childComplexity), true
 	case "Metrics.perClass":
 		if e.ComplexityRoot.Metrics.PerClass == nil {
 			break
@@ -587,18 +776,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metrics.R2(childComplexity), true
+	case "Metrics.rmse":
+		if e.ComplexityRoot.Metrics.RMSE == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metrics.RMSE(childComplexity), true
 	case "Metrics.recall":
 		if e.ComplexityRoot.Metrics.Recall == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Metrics.Recall(childComplexity), true
-	case "Metrics.rmse":
-		if e.ComplexityRoot.Metrics.Rmse == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Metrics.Rmse(childComplexity), true
 	case "Metrics.rocAuc":
 		if e.ComplexityRoot.Metrics.RocAuc == nil {
 			break
@@ -611,6 +800,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metrics.Rows(childComplexity), true
+	case "Metrics.silhouette":
+		if e.ComplexityRoot.Metrics.Silhouette == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metrics.Silhouette(childComplexity), true
 
 	case "Model.algorithm":
 		if e.ComplexityRoot.Model.Algorithm == nil {
@@ -641,6 +836,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.CreatedAt(childComplexity), true
+	case "Model.crossValidation":
+		if e.ComplexityRoot.Model.CrossValidation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.CrossValidation(childComplexity), true
 	case "Model.dataset":
 		if e.ComplexityRoot.Model.Dataset == nil {
 			break
@@ -653,6 +854,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Error(childComplexity), true
+	case "Model.featureImportance":
+		if e.ComplexityRoot.Model.FeatureImportance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.FeatureImportance(childComplexity), true
 	case "Model.features":
 		if e.ComplexityRoot.Model.Features == nil {
 			break
@@ -764,6 +971,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.TrainingTimeMs(childComplexity), true
+	case "Model.tuning":
+		if e.ComplexityRoot.Model.Tuning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Tuning(childComplexity), true
 
 	case "ModelConnection.edges":
 		if e.ComplexityRoot.ModelConnection.Edges == nil {
@@ -797,6 +1010,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelEdge.Node(childComplexity), true
 
+	case "Mutation.compareModels":
+		if e.ComplexityRoot.Mutation.CompareModels == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_compareModels_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompareModels(childComplexity, args["input"].(model.CompareModelsInput)), true
 	case "Mutation.createDataset":
 		if e.ComplexityRoot.Mutation.CreateDataset == nil {
 			break
@@ -852,6 +1076,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TrainModel(childComplexity, args["input"].(model.TrainModelInput)), true
+	case "Mutation.tuneModel":
+		if e.ComplexityRoot.Mutation.TuneModel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_tuneModel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TuneModel(childComplexity, args["input"].(model.TuneModelInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -972,6 +1207,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PredictionEdge.Node(childComplexity), true
 
+	case "PredictionOutput.cluster":
+		if e.ComplexityRoot.PredictionOutput.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionOutput.Cluster(childComplexity), true
 	case "PredictionOutput.label":
 		if e.ComplexityRoot.PredictionOutput.Label == nil {
 			break
@@ -1080,6 +1321,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Split.TrainRows(childComplexity), true
 
+	case "Trial.error":
+		if e.ComplexityRoot.Trial.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trial.Error(childComplexity), true
+	case "Trial.params":
+		if e.ComplexityRoot.Trial.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trial.Params(childComplexity), true
+	case "Trial.rank":
+		if e.ComplexityRoot.Trial.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trial.Rank(childComplexity), true
+	case "Trial.score":
+		if e.ComplexityRoot.Trial.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trial.Score(childComplexity), true
+	case "Trial.std":
+		if e.ComplexityRoot.Trial.Std == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trial.Std(childComplexity), true
+
+	case "Tuning.bestTrial":
+		if e.ComplexityRoot.Tuning.BestTrial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tuning.BestTrial(childComplexity), true
+	case "Tuning.folds":
+		if e.ComplexityRoot.Tuning.Folds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tuning.Folds(childComplexity), true
+	case "Tuning.metric":
+		if e.ComplexityRoot.Tuning.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tuning.Metric(childComplexity), true
+	case "Tuning.trials":
+		if e.ComplexityRoot.Tuning.Trials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tuning.Trials(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1089,10 +1386,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("CompareModelsInput", ec.unmarshalInputCompareModelsInput),
 			graphql.NewInputUnmarshaler("CreateDatasetInput", ec.unmarshalInputCreateDatasetInput),
+			graphql.NewInputUnmarshaler("CrossValidateInput", ec.unmarshalInputCrossValidateInput),
 			graphql.NewInputUnmarshaler("PredictInput", ec.unmarshalInputPredictInput),
+			graphql.NewInputUnmarshaler("RandomSearchInput", ec.unmarshalInputRandomSearchInput),
 			graphql.NewInputUnmarshaler("SplitInput", ec.unmarshalInputSplitInput),
 			graphql.NewInputUnmarshaler("TrainModelInput", ec.unmarshalInputTrainModelInput),
+			graphql.NewInputUnmarshaler("TuneModelInput", ec.unmarshalInputTuneModelInput),
 		)
 	}
 	first := true
@@ -1210,6 +1511,19 @@ type Mutation {
   mistakes (unknown dataset, column, parameter) are errors and create nothing.
   """
   trainModel(input: TrainModelInput!): Model!
+  """
+  Search hyperparameters by k-fold cross-validation on the training rows
+  (a grid, or n random draws from ranges), then train the best parameters
+  on all training rows and evaluate them on the test rows. Returns that
+  model; its ` + "`" + `tuning` + "`" + ` lists every trial.
+  """
+  tuneModel(input: TuneModelInput!): Model!
+  """
+  Train several algorithms on the same data and split and rank them by a
+  metric on the test rows, as an AutoML leaderboard does. Every model is
+  saved.
+  """
+  compareModels(input: CompareModelsInput!): Leaderboard!
   "Delete a model and its predictions. Returns the id."
   deleteModel(id: ID!): ID!
   """
@@ -1272,20 +1586,46 @@ type PageInfo {
 
 # ---------------------------------------------------------------- training
 
+"""
+The learning algorithms. ` + "`" + `algorithms` + "`" + ` lists each one's tasks and parameters
+(names, types, defaults, ranges) for building forms.
+"""
 enum Algorithm {
-  "Ordinary least squares. Params: fitIntercept (default true)."
+  "Ordinary least squares (regression)."
   LINEAR_REGRESSION
-  """
-  L2-regularised logistic regression, binary or multinomial, on standardised
-  features. Params: C (inverse regularisation strength, default 1), maxIter,
-  tol, fitIntercept.
-  """
+  "Least squares with an L2 penalty (regression)."
+  RIDGE
+  "Least squares with an L1 penalty, by coordinate descent (regression)."
+  LASSO
+  "Least squares with L1 and L2 penalties, by coordinate descent (regression)."
+  ELASTIC_NET
+  "Logistic regression, binary or multinomial, L2 or L1 penalty, on standardised features (classification)."
   LOGISTIC_REGRESSION
+  "Linear support vector machine, one-vs-rest (classification)."
+  LINEAR_SVM
+  "Kernel support vector machine (RBF, polynomial, linear), SMO, Platt-scaled probabilities (classification)."
+  SVM
+  "CART decision tree (regression and classification)."
+  DECISION_TREE
+  "Random forest of bootstrapped trees, trained on all cores (regression and classification)."
+  RANDOM_FOREST
+  "Gradient-boosted trees (regression and classification)."
+  GRADIENT_BOOSTING
+  "k nearest neighbours (regression and classification)."
+  KNN
+  "Naive Bayes, Gaussian or multinomial (classification)."
+  NAIVE_BAYES
+  "Multi-layer perceptron trained with Adam, optional early stopping (regression and classification)."
+  MLP
+  "k-means with k-means++ initialisation (clustering: no target)."
+  KMEANS
 }
 
 enum Task {
   REGRESSION
   CLASSIFICATION
+  "No target: rows are grouped into clusters."
+  CLUSTERING
 }
 
 enum ModelStatus {
@@ -1313,8 +1653,8 @@ input SplitInput {
 
 input TrainModelInput {
   datasetId: ID!
-  "The column to predict."
-  target: String!
+  "The column to predict; required except for clustering."
+  target: String
   "Feature columns; default: every column but the target and the split column."
   features: [String!]
   algorithm: Algorithm!
@@ -1323,8 +1663,102 @@ input TrainModelInput {
   "Algorithm parameters; see ` + "`" + `algorithms` + "`" + ` for names, types, defaults and ranges."
   params: JSON
   split: SplitInput
+  "Also estimate the metrics by k-fold cross-validation on the training rows."
+  crossValidate: CrossValidateInput
   "Defaults to \"<algorithm> on <dataset>\"."
   name: String
+}
+
+input CrossValidateInput {
+  "Number of folds, at least 2."
+  folds: Int = 5
+  seed: Int = 0
+}
+
+"The metrics models are scored and ranked by."
+enum Metric {
+  R2
+  RMSE
+  MAE
+  MSE
+  ACCURACY
+  PRECISION
+  RECALL
+  F1
+  LOG_LOSS
+  ROC_AUC
+  SILHOUETTE
+  INERTIA
+}
+
+input TuneModelInput {
+  datasetId: ID!
+  "Required except for clustering."
+  target: String
+  features: [String!]
+  algorithm: Algorithm!
+  task: Task
+  "Parameters that stay fixed in every trial."
+  params: JSON
+  """
+  Exhaustive search: an object of parameter name to a list of values, e.g.
+  {"C": [0.1, 1, 10], "penalty": ["l1", "l2"]}. Give exactly one of grid and random.
+  """
+  grid: JSON
+  "Random search: n draws from ranges."
+  random: RandomSearchInput
+  "What to optimise; default R2, ACCURACY or SILHOUETTE by task."
+  metric: Metric
+  "Cross-validation folds per trial (default 5)."
+  folds: Int = 5
+  "Seeds the folds and the random draws."
+  seed: Int = 0
+  split: SplitInput
+  name: String
+}
+
+input RandomSearchInput {
+  "Number of trials."
+  n: Int!
+  """
+  An object of parameter name to either a list of values to pick from, or
+  {"min": a, "max": b, "log": true|false}: a uniform draw (log-uniform with
+  log), rounded for integer parameters. E.g. {"C": {"min": 0.001, "max": 100, "log": true}}.
+  """
+  ranges: JSON!
+}
+
+input CompareModelsInput {
+  datasetId: ID!
+  "Required except for clustering."
+  target: String
+  features: [String!]
+  "Default: every algorithm that supports the task."
+  algorithms: [Algorithm!]
+  task: Task
+  "Per-algorithm parameters: an object of algorithm name to its params object."
+  params: JSON
+  split: SplitInput
+  "What to rank by; default R2, ACCURACY or SILHOUETTE by task."
+  metric: Metric
+}
+
+type Leaderboard {
+  metric: Metric!
+  task: Task!
+  "Best first."
+  entries: [LeaderboardEntry!]!
+}
+
+type LeaderboardEntry {
+  rank: Int!
+  model: Model!
+  algorithm: Algorithm!
+  "The metric on the test rows; null when the model FAILED."
+  score: Float
+  trainingTimeMs: Int!
+  "Mean prediction time per row over the test rows, in microseconds."
+  predictionMicrosPerRow: Float
 }
 
 type Model {
@@ -1337,9 +1771,10 @@ type Model {
   error: String
   "The dataset it was trained on; null once that dataset is deleted."
   dataset: Dataset
+  "The predicted column; empty for clustering."
   target: String!
   features: [String!]!
-  "Class labels, sorted (classification only)."
+  "Class labels, sorted (classification); cluster names \"0\"..\"k-1\" (clustering)."
   classes: [String!]
   "The parameters used, defaults filled in."
   params: JSON!
@@ -1348,6 +1783,16 @@ type Model {
   metrics: Metrics
   "Metrics on the training rows."
   trainingMetrics: Metrics
+  "k-fold cross-validation on the training rows, when asked for."
+  crossValidation: CrossValidation
+  """
+  How much each feature matters: impurity decrease for tree models, weights
+  on standardised features for linear models, else permutation importance
+  on the test rows. Null for clustering.
+  """
+  featureImportance: [FeatureImportance!]
+  "The hyperparameter search that chose this model's params (tuneModel)."
+  tuning: Tuning
   """
   Weights of linear models (null for others). RAW: on the features as given,
   so that Σ weight·x + intercept is the prediction (the logit for
@@ -1366,6 +1811,49 @@ type Model {
   trainingTimeMs: Int
   "Saved predictions, newest first."
   predictions(first: Int, after: String): PredictionConnection!
+}
+
+type FeatureImportance {
+  feature: String!
+  importance: Float!
+  method: ImportanceMethod!
+}
+
+enum ImportanceMethod {
+  COEFFICIENT
+  IMPURITY
+  PERMUTATION
+}
+
+type CrossValidation {
+  folds: Int!
+  seed: Int!
+  "Classification folds keep the class proportions."
+  stratified: Boolean!
+  foldMetrics: [Metrics!]!
+  mean: Metrics!
+  "Population standard deviation across folds."
+  std: Metrics!
+}
+
+type Tuning {
+  metric: Metric!
+  folds: Int!
+  "Every trial, in the order run."
+  trials: [Trial!]!
+  "Index into trials of the best."
+  bestTrial: Int
+}
+
+type Trial {
+  "The full parameters of the trial, defaults filled in."
+  params: JSON!
+  "Mean cross-validated metric; null when the trial failed."
+  score: Float
+  std: Float
+  "1 for the best."
+  rank: Int
+  error: String
 }
 
 enum CoefficientScale {
@@ -1425,6 +1913,10 @@ type Metrics {
   rocAuc: Float
   confusionMatrix: ConfusionMatrix
   perClass: [ClassMetrics!]
+  "Clustering: sum of squared distances to the cluster centres (standardised features)."
+  inertia: Float
+  "Clustering: mean silhouette coefficient, in [-1, 1]."
+  silhouette: Float
 }
 
 "` + "`" + `matrix[i][j]` + "`" + ` counts rows of actual class ` + "`" + `labels[i]` + "`" + ` predicted as ` + "`" + `labels[j]` + "`" + `."
@@ -1493,8 +1985,10 @@ type Prediction {
 type PredictionOutput {
   "The predicted value (regression)."
   value: Float
-  "The predicted class (classification)."
+  "The predicted class (classification), or the cluster (clustering)."
   label: String
+  "The cluster index (clustering)."
+  cluster: Int
   "Each class's probability, in the order of Model.classes (classification)."
   probabilities: [ClassProbability!]
 }
@@ -1596,6 +2090,24 @@ func (ec *executionContext) childFields_ConfusionMatrix(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ConfusionMatrix", field.Name)
 }
 
+func (ec *executionContext) childFields_CrossValidation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "folds":
+		return ec.fieldContext_CrossValidation_folds(ctx, field)
+	case "seed":
+		return ec.fieldContext_CrossValidation_seed(ctx, field)
+	case "stratified":
+		return ec.fieldContext_CrossValidation_stratified(ctx, field)
+	case "foldMetrics":
+		return ec.fieldContext_CrossValidation_foldMetrics(ctx, field)
+	case "mean":
+		return ec.fieldContext_CrossValidation_mean(ctx, field)
+	case "std":
+		return ec.fieldContext_CrossValidation_std(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CrossValidation", field.Name)
+}
+
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1636,6 +2148,18 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_FeatureImportance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_FeatureImportance_feature(ctx, field)
+	case "importance":
+		return ec.fieldContext_FeatureImportance_importance(ctx, field)
+	case "method":
+		return ec.fieldContext_FeatureImportance_method(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeatureImportance", field.Name)
+}
+
 func (ec *executionContext) childFields_InputField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -1662,6 +2186,36 @@ func (ec *executionContext) childFields_Intercept(ctx context.Context, field gra
 		return ec.fieldContext_Intercept_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Intercept", field.Name)
+}
+
+func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_Leaderboard_metric(ctx, field)
+	case "task":
+		return ec.fieldContext_Leaderboard_task(ctx, field)
+	case "entries":
+		return ec.fieldContext_Leaderboard_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Leaderboard", field.Name)
+}
+
+func (ec *executionContext) childFields_LeaderboardEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_LeaderboardEntry_rank(ctx, field)
+	case "model":
+		return ec.fieldContext_LeaderboardEntry_model(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_LeaderboardEntry_algorithm(ctx, field)
+	case "score":
+		return ec.fieldContext_LeaderboardEntry_score(ctx, field)
+	case "trainingTimeMs":
+		return ec.fieldContext_LeaderboardEntry_trainingTimeMs(ctx, field)
+	case "predictionMicrosPerRow":
+		return ec.fieldContext_LeaderboardEntry_predictionMicrosPerRow(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeaderboardEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_Metrics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1692,6 +2246,10 @@ func (ec *executionContext) childFields_Metrics(ctx context.Context, field graph
 		return ec.fieldContext_Metrics_confusionMatrix(ctx, field)
 	case "perClass":
 		return ec.fieldContext_Metrics_perClass(ctx, field)
+	case "inertia":
+		return ec.fieldContext_Metrics_inertia(ctx, field)
+	case "silhouette":
+		return ec.fieldContext_Metrics_silhouette(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Metrics", field.Name)
 }
@@ -1726,6 +2284,12 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_metrics(ctx, field)
 	case "trainingMetrics":
 		return ec.fieldContext_Model_trainingMetrics(ctx, field)
+	case "crossValidation":
+		return ec.fieldContext_Model_crossValidation(ctx, field)
+	case "featureImportance":
+		return ec.fieldContext_Model_featureImportance(ctx, field)
+	case "tuning":
+		return ec.fieldContext_Model_tuning(ctx, field)
 	case "coefficients":
 		return ec.fieldContext_Model_coefficients(ctx, field)
 	case "intercept":
@@ -1842,6 +2406,8 @@ func (ec *executionContext) childFields_PredictionOutput(ctx context.Context, fi
 		return ec.fieldContext_PredictionOutput_value(ctx, field)
 	case "label":
 		return ec.fieldContext_PredictionOutput_label(ctx, field)
+	case "cluster":
+		return ec.fieldContext_PredictionOutput_cluster(ctx, field)
 	case "probabilities":
 		return ec.fieldContext_PredictionOutput_probabilities(ctx, field)
 	}
@@ -1864,6 +2430,36 @@ func (ec *executionContext) childFields_Split(ctx context.Context, field graphql
 		return ec.fieldContext_Split_testRows(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Split", field.Name)
+}
+
+func (ec *executionContext) childFields_Trial(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "params":
+		return ec.fieldContext_Trial_params(ctx, field)
+	case "score":
+		return ec.fieldContext_Trial_score(ctx, field)
+	case "std":
+		return ec.fieldContext_Trial_std(ctx, field)
+	case "rank":
+		return ec.fieldContext_Trial_rank(ctx, field)
+	case "error":
+		return ec.fieldContext_Trial_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Trial", field.Name)
+}
+
+func (ec *executionContext) childFields_Tuning(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_Tuning_metric(ctx, field)
+	case "folds":
+		return ec.fieldContext_Tuning_folds(ctx, field)
+	case "trials":
+		return ec.fieldContext_Tuning_trials(ctx, field)
+	case "bestTrial":
+		return ec.fieldContext_Tuning_bestTrial(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Tuning", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2068,6 +2664,20 @@ func (ec *executionContext) field_Model_predictions_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_compareModels_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CompareModelsInput, error) {
+			return ec.unmarshalNCompareModelsInput2mlgraphᚋgraphᚋmodelᚐCompareModelsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2130,6 +2740,20 @@ func (ec *executionContext) field_Mutation_trainModel_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.TrainModelInput, error) {
 			return ec.unmarshalNTrainModelInput2mlgraphᚋgraphᚋmodelᚐTrainModelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_tuneModel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TuneModelInput, error) {
+			return ec.unmarshalNTuneModelInput2mlgraphᚋgraphᚋmodelᚐTuneModelInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2407,7 +3031,7 @@ func (ec *executionContext) fieldContext_AlgorithmInfo_params(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _ClassMetrics_label(ctx context.Context, field graphql.CollectedField, obj *model.ClassMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClassMetrics_label(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2430,7 +3054,7 @@ func (ec *executionContext) fieldContext_ClassMetrics_label(_ context.Context, f
 	return graphql.NewScalarFieldContext("ClassMetrics", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClassMetrics_precision(ctx context.Context, field graphql.CollectedField, obj *model.ClassMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClassMetrics_precision(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2453,7 +3077,7 @@ func (ec *executionContext) fieldContext_ClassMetrics_precision(_ context.Contex
 	return graphql.NewScalarFieldContext("ClassMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _ClassMetrics_recall(ctx context.Context, field graphql.CollectedField, obj *model.ClassMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClassMetrics_recall(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2476,7 +3100,7 @@ func (ec *executionContext) fieldContext_ClassMetrics_recall(_ context.Context, 
 	return graphql.NewScalarFieldContext("ClassMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _ClassMetrics_f1(ctx context.Context, field graphql.CollectedField, obj *model.ClassMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClassMetrics_f1(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2499,7 +3123,7 @@ func (ec *executionContext) fieldContext_ClassMetrics_f1(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("ClassMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _ClassMetrics_support(ctx context.Context, field graphql.CollectedField, obj *model.ClassMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClassMetrics_support(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2750,6 +3374,171 @@ func (ec *executionContext) _ConfusionMatrix_matrix(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ConfusionMatrix_matrix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConfusionMatrix", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CrossValidation_folds(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_folds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Folds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_folds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CrossValidation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CrossValidation_seed(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_seed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CrossValidation().Seed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_seed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CrossValidation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CrossValidation_stratified(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_stratified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stratified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_stratified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CrossValidation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CrossValidation_foldMetrics(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_foldMetrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FoldMetrics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ml.Metrics) graphql.Marshaler {
+			return ec.marshalNMetrics2ᚕᚖmlgraphᚋmlᚐMetricsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_foldMetrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CrossValidation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Metrics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CrossValidation_mean(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
+			return ec.marshalNMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CrossValidation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Metrics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CrossValidation_std(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CrossValidation_std(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Std, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
+			return ec.marshalNMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CrossValidation_std(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CrossValidation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Metrics(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
@@ -3062,6 +3851,75 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _FeatureImportance_feature(ctx context.Context, field graphql.CollectedField, obj *ml.FeatureImportance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureImportance_feature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Feature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureImportance_feature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureImportance", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeatureImportance_importance(ctx context.Context, field graphql.CollectedField, obj *ml.FeatureImportance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureImportance_importance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Importance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureImportance_importance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureImportance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FeatureImportance_method(ctx context.Context, field graphql.CollectedField, obj *ml.FeatureImportance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureImportance_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNImportanceMethod2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureImportance_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureImportance", field, false, false, "ImportanceMethod")
+}
+
 func (ec *executionContext) _InputField_name(ctx context.Context, field graphql.CollectedField, obj *model.InputField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3246,7 +4104,232 @@ func (ec *executionContext) fieldContext_Intercept_value(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Intercept", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_rows(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_metric(ctx context.Context, field graphql.CollectedField, obj *service.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNMetric2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Metric")
+}
+
+func (ec *executionContext) _Leaderboard_task(ctx context.Context, field graphql.CollectedField, obj *service.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNTask2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Task")
+}
+
+func (ec *executionContext) _Leaderboard_entries(ctx context.Context, field graphql.CollectedField, obj *service.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.LeaderboardEntry) graphql.Marshaler {
+			return ec.marshalNLeaderboardEntry2ᚕmlgraphᚋserviceᚐLeaderboardEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Leaderboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeaderboardEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeaderboardEntry_rank(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardEntry_model(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
+			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeaderboardEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeaderboardEntry_algorithm(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNAlgorithm2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Algorithm")
+}
+
+func (ec *executionContext) _LeaderboardEntry_score(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LeaderboardEntry_trainingTimeMs(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_trainingTimeMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainingTimeMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_trainingTimeMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardEntry_predictionMicrosPerRow(ctx context.Context, field graphql.CollectedField, obj *service.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_predictionMicrosPerRow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PredictionMicrosPerRow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_predictionMicrosPerRow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Metrics_rows(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3269,7 +4352,7 @@ func (ec *executionContext) fieldContext_Metrics_rows(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Metrics_r2(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_r2(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3292,7 +4375,7 @@ func (ec *executionContext) fieldContext_Metrics_r2(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_rmse(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_rmse(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3301,7 +4384,7 @@ func (ec *executionContext) _Metrics_rmse(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Metrics_rmse(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Rmse, nil
+			return obj.RMSE, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -3315,7 +4398,7 @@ func (ec *executionContext) fieldContext_Metrics_rmse(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_mae(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_mae(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3324,7 +4407,7 @@ func (ec *executionContext) _Metrics_mae(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Metrics_mae(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Mae, nil
+			return obj.MAE, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -3338,7 +4421,7 @@ func (ec *executionContext) fieldContext_Metrics_mae(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_mse(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_mse(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3347,7 +4430,7 @@ func (ec *executionContext) _Metrics_mse(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Metrics_mse(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Mse, nil
+			return obj.MSE, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -3361,7 +4444,7 @@ func (ec *executionContext) fieldContext_Metrics_mse(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_accuracy(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_accuracy(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3384,7 +4467,7 @@ func (ec *executionContext) fieldContext_Metrics_accuracy(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_precision(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_precision(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3407,7 +4490,7 @@ func (ec *executionContext) fieldContext_Metrics_precision(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_recall(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_recall(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3430,7 +4513,7 @@ func (ec *executionContext) fieldContext_Metrics_recall(_ context.Context, field
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_f1(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_f1(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3453,7 +4536,7 @@ func (ec *executionContext) fieldContext_Metrics_f1(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_logLoss(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_logLoss(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3476,7 +4559,7 @@ func (ec *executionContext) fieldContext_Metrics_logLoss(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_rocAuc(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_rocAuc(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3499,7 +4582,7 @@ func (ec *executionContext) fieldContext_Metrics_rocAuc(_ context.Context, field
 	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Metrics_confusionMatrix(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_confusionMatrix(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3508,7 +4591,7 @@ func (ec *executionContext) _Metrics_confusionMatrix(ctx context.Context, field 
 			return ec.fieldContext_Metrics_confusionMatrix(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ConfusionMatrix, nil
+			return ec.Resolvers.Metrics().ConfusionMatrix(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfusionMatrix) graphql.Marshaler {
@@ -3522,8 +4605,8 @@ func (ec *executionContext) fieldContext_Metrics_confusionMatrix(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "Metrics",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConfusionMatrix(ctx, field)
 		},
@@ -3531,7 +4614,7 @@ func (ec *executionContext) fieldContext_Metrics_confusionMatrix(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Metrics_perClass(ctx context.Context, field graphql.CollectedField, obj *model.Metrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Metrics_perClass(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3543,8 +4626,8 @@ func (ec *executionContext) _Metrics_perClass(ctx context.Context, field graphql
 			return obj.PerClass, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.ClassMetrics) graphql.Marshaler {
-			return ec.marshalOClassMetrics2ᚕmlgraphᚋgraphᚋmodelᚐClassMetricsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []ml.ClassMetrics) graphql.Marshaler {
+			return ec.marshalOClassMetrics2ᚕmlgraphᚋmlᚐClassMetricsᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3561,6 +4644,52 @@ func (ec *executionContext) fieldContext_Metrics_perClass(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Metrics_inertia(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Metrics_inertia(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inertia, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Metrics_inertia(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Metrics_silhouette(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Metrics_silhouette(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Silhouette, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Metrics_silhouette(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Metrics", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Model_id(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
@@ -3869,8 +4998,8 @@ func (ec *executionContext) _Model_metrics(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Model().Metrics(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Metrics) graphql.Marshaler {
-			return ec.marshalOMetrics2ᚖmlgraphᚋgraphᚋmodelᚐMetrics(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
+			return ec.marshalOMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3901,8 +5030,8 @@ func (ec *executionContext) _Model_trainingMetrics(ctx context.Context, field gr
 			return ec.Resolvers.Model().TrainingMetrics(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Metrics) graphql.Marshaler {
-			return ec.marshalOMetrics2ᚖmlgraphᚋgraphᚋmodelᚐMetrics(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
+			return ec.marshalOMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3916,6 +5045,102 @@ func (ec *executionContext) fieldContext_Model_trainingMetrics(_ context.Context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Metrics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Model_crossValidation(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_crossValidation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().CrossValidation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ml.CrossValidation) graphql.Marshaler {
+			return ec.marshalOCrossValidation2ᚖmlgraphᚋmlᚐCrossValidation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_crossValidation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CrossValidation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Model_featureImportance(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_featureImportance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().FeatureImportance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ml.FeatureImportance) graphql.Marshaler {
+			return ec.marshalOFeatureImportance2ᚕmlgraphᚋmlᚐFeatureImportanceᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_featureImportance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeatureImportance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Model_tuning(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_tuning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Tuning(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Tuning) graphql.Marshaler {
+			return ec.marshalOTuning2ᚖmlgraphᚋserviceᚐTuning(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_tuning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tuning(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4466,6 +5691,94 @@ func (ec *executionContext) fieldContext_Mutation_trainModel(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_trainModel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_tuneModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_tuneModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TuneModel(ctx, fc.Args["input"].(model.TuneModelInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
+			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_tuneModel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_tuneModel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_compareModels(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_compareModels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompareModels(ctx, fc.Args["input"].(model.CompareModelsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
+			return ec.marshalNLeaderboard2ᚖmlgraphᚋserviceᚐLeaderboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_compareModels(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Leaderboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_compareModels_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5088,6 +6401,29 @@ func (ec *executionContext) fieldContext_PredictionOutput_label(_ context.Contex
 	return graphql.NewScalarFieldContext("PredictionOutput", field, false, false, "String")
 }
 
+func (ec *executionContext) _PredictionOutput_cluster(ctx context.Context, field graphql.CollectedField, obj *service.PredictionOutput) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionOutput_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cluster, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionOutput_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionOutput", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PredictionOutput_probabilities(ctx context.Context, field graphql.CollectedField, obj *service.PredictionOutput) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5540,6 +6876,222 @@ func (ec *executionContext) _Split_testRows(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Split_testRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Split", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Trial_params(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trial_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Trial().Params(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trial_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trial", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Trial_score(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trial_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trial_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trial", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Trial_std(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trial_std(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Std, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trial_std(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trial", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Trial_rank(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trial_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trial_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trial", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Trial_error(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trial_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trial_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trial", field, false, false, "String")
+}
+
+func (ec *executionContext) _Tuning_metric(ctx context.Context, field graphql.CollectedField, obj *service.Tuning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tuning_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNMetric2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tuning_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tuning", field, false, false, "Metric")
+}
+
+func (ec *executionContext) _Tuning_folds(ctx context.Context, field graphql.CollectedField, obj *service.Tuning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tuning_folds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Folds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tuning_folds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tuning", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Tuning_trials(ctx context.Context, field graphql.CollectedField, obj *service.Tuning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tuning_trials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Trial) graphql.Marshaler {
+			return ec.marshalNTrial2ᚕmlgraphᚋserviceᚐTrialᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tuning_trials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tuning",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Trial(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tuning_bestTrial(ctx context.Context, field graphql.CollectedField, obj *service.Tuning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tuning_bestTrial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BestTrial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tuning_bestTrial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tuning", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -6615,6 +8167,97 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCompareModelsInput(ctx context.Context, obj any) (model.CompareModelsInput, error) {
+	var it model.CompareModelsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithms", "task", "params", "split", "metric"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "datasetId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetID = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "features":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("features"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Features = data
+		case "algorithms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithms"))
+			data, err := ec.unmarshalOAlgorithm2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Algorithms = data
+		case "task":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("task"))
+			data, err := ec.unmarshalOTask2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Task = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		case "split":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("split"))
+			data, err := ec.unmarshalOSplitInput2ᚖmlgraphᚋgraphᚋmodelᚐSplitInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Split = data
+		case "metric":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metric"))
+			data, err := ec.unmarshalOMetric2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metric = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCompareModelsInput unmarshals raw into the CompareModelsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCompareModelsInput(ctx context.Context, raw any) (model.CompareModelsInput, error) {
+	var out model.CompareModelsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CompareModelsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context, obj any) (model.CreateDatasetInput, error) {
 	var it model.CreateDatasetInput
 	if obj == nil {
@@ -6661,6 +8304,62 @@ func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context
 func UnmarshalCreateDatasetInput(ctx context.Context, raw any) (model.CreateDatasetInput, error) {
 	var out model.CreateDatasetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateDatasetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCrossValidateInput(ctx context.Context, obj any) (model.CrossValidateInput, error) {
+	var it model.CrossValidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["folds"]; !present {
+		asMap["folds"] = 5
+	}
+	if _, present := asMap["seed"]; !present {
+		asMap["seed"] = 0
+	}
+
+	fieldsInOrder := [...]string{"folds", "seed"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "folds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("folds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Folds = data
+		case "seed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seed"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Seed = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCrossValidateInput unmarshals raw into the CrossValidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCrossValidateInput(ctx context.Context, raw any) (model.CrossValidateInput, error) {
+	var out model.CrossValidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CrossValidateInput", raw, &out)
 	return out, err
 }
 
@@ -6728,6 +8427,55 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 func UnmarshalPredictInput(ctx context.Context, raw any) (model.PredictInput, error) {
 	var out model.PredictInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PredictInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRandomSearchInput(ctx context.Context, obj any) (model.RandomSearchInput, error) {
+	var it model.RandomSearchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"n", "ranges"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "n":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("n"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.N = data
+		case "ranges":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ranges"))
+			data, err := ec.unmarshalNJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ranges = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRandomSearchInput unmarshals raw into the RandomSearchInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRandomSearchInput(ctx context.Context, raw any) (model.RandomSearchInput, error) {
+	var out model.RandomSearchInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RandomSearchInput", raw, &out)
 	return out, err
 }
 
@@ -6809,7 +8557,7 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "split", "name"}
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "split", "crossValidate", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6825,7 +8573,7 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 			it.DatasetID = data
 		case "target":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -6865,6 +8613,13 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 				return it, err
 			}
 			it.Split = data
+		case "crossValidate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crossValidate"))
+			data, err := ec.unmarshalOCrossValidateInput2ᚖmlgraphᚋgraphᚋmodelᚐCrossValidateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CrossValidate = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -6886,6 +8641,139 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 func UnmarshalTrainModelInput(ctx context.Context, raw any) (model.TrainModelInput, error) {
 	var out model.TrainModelInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainModelInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTuneModelInput(ctx context.Context, obj any) (model.TuneModelInput, error) {
+	var it model.TuneModelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["folds"]; !present {
+		asMap["folds"] = 5
+	}
+	if _, present := asMap["seed"]; !present {
+		asMap["seed"] = 0
+	}
+
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "grid", "random", "metric", "folds", "seed", "split", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "datasetId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetID = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "features":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("features"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Features = data
+		case "algorithm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithm"))
+			data, err := ec.unmarshalNAlgorithm2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Algorithm = data
+		case "task":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("task"))
+			data, err := ec.unmarshalOTask2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Task = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		case "grid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grid"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grid = data
+		case "random":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("random"))
+			data, err := ec.unmarshalORandomSearchInput2ᚖmlgraphᚋgraphᚋmodelᚐRandomSearchInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Random = data
+		case "metric":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metric"))
+			data, err := ec.unmarshalOMetric2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metric = data
+		case "folds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("folds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Folds = data
+		case "seed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seed"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Seed = data
+		case "split":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("split"))
+			data, err := ec.unmarshalOSplitInput2ᚖmlgraphᚋgraphᚋmodelᚐSplitInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Split = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTuneModelInput unmarshals raw into the TuneModelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTuneModelInput(ctx context.Context, raw any) (model.TuneModelInput, error) {
+	var out model.TuneModelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TuneModelInput", raw, &out)
 	return out, err
 }
 
@@ -6947,7 +8835,7 @@ func (ec *executionContext) _AlgorithmInfo(ctx context.Context, sel ast.Selectio
 
 var classMetricsImplementors = []string{"ClassMetrics"}
 
-func (ec *executionContext) _ClassMetrics(ctx context.Context, sel ast.SelectionSet, obj *model.ClassMetrics) graphql.Marshaler {
+func (ec *executionContext) _ClassMetrics(ctx context.Context, sel ast.SelectionSet, obj *ml.ClassMetrics) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, classMetricsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -7160,6 +9048,65 @@ func (ec *executionContext) _ConfusionMatrix(ctx context.Context, sel ast.Select
 	return out
 }
 
+var crossValidationImplementors = []string{"CrossValidation"}
+
+func (ec *executionContext) _CrossValidation(ctx context.Context, sel ast.SelectionSet, obj *ml.CrossValidation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, crossValidationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CrossValidation")
+		case "folds":
+			out.Values[i] = ec._CrossValidation_folds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CrossValidation_seed(ctx, field, obj)
+				})
+		case "stratified":
+			out.Values[i] = ec._CrossValidation_stratified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "foldMetrics":
+			out.Values[i] = ec._CrossValidation_foldMetrics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mean":
+			out.Values[i] = ec._CrossValidation_mean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "std":
+			out.Values[i] = ec._CrossValidation_std(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var datasetImplementors = []string{"Dataset"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *store.Dataset) graphql.Marshaler {
@@ -7300,6 +9247,49 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var featureImportanceImplementors = []string{"FeatureImportance"}
+
+func (ec *executionContext) _FeatureImportance(ctx context.Context, sel ast.SelectionSet, obj *ml.FeatureImportance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, featureImportanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FeatureImportance")
+		case "feature":
+			out.Values[i] = ec._FeatureImportance_feature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importance":
+			out.Values[i] = ec._FeatureImportance_importance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._FeatureImportance_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var inputFieldImplementors = []string{"InputField"}
 
 func (ec *executionContext) _InputField(ctx context.Context, sel ast.SelectionSet, obj *model.InputField) graphql.Marshaler {
@@ -7396,9 +9386,110 @@ func (ec *executionContext) _Intercept(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var leaderboardImplementors = []string{"Leaderboard"}
+
+func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *service.Leaderboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Leaderboard")
+		case "metric":
+			out.Values[i] = ec._Leaderboard_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "task":
+			out.Values[i] = ec._Leaderboard_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._Leaderboard_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leaderboardEntryImplementors = []string{"LeaderboardEntry"}
+
+func (ec *executionContext) _LeaderboardEntry(ctx context.Context, sel ast.SelectionSet, obj *service.LeaderboardEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeaderboardEntry")
+		case "rank":
+			out.Values[i] = ec._LeaderboardEntry_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._LeaderboardEntry_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "algorithm":
+			out.Values[i] = ec._LeaderboardEntry_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._LeaderboardEntry_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "trainingTimeMs":
+			out.Values[i] = ec._LeaderboardEntry_trainingTimeMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "predictionMicrosPerRow":
+			out.Values[i] = ec._LeaderboardEntry_predictionMicrosPerRow(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var metricsImplementors = []string{"Metrics"}
 
-func (ec *executionContext) _Metrics(ctx context.Context, sel ast.SelectionSet, obj *model.Metrics) graphql.Marshaler {
+func (ec *executionContext) _Metrics(ctx context.Context, sel ast.SelectionSet, obj *ml.Metrics) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, metricsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -7410,67 +9501,78 @@ func (ec *executionContext) _Metrics(ctx context.Context, sel ast.SelectionSet, 
 		case "rows":
 			out.Values[i] = ec._Metrics_rows(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "r2":
 			out.Values[i] = ec._Metrics_r2(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rmse":
 			out.Values[i] = ec._Metrics_rmse(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "mae":
 			out.Values[i] = ec._Metrics_mae(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "mse":
 			out.Values[i] = ec._Metrics_mse(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "accuracy":
 			out.Values[i] = ec._Metrics_accuracy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "precision":
 			out.Values[i] = ec._Metrics_precision(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recall":
 			out.Values[i] = ec._Metrics_recall(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "f1":
 			out.Values[i] = ec._Metrics_f1(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "logLoss":
 			out.Values[i] = ec._Metrics_logLoss(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rocAuc":
 			out.Values[i] = ec._Metrics_rocAuc(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "confusionMatrix":
-			out.Values[i] = ec._Metrics_confusionMatrix(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Metrics_confusionMatrix(ctx, field, obj)
+				})
 		case "perClass":
 			out.Values[i] = ec._Metrics_perClass(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inertia":
+			out.Values[i] = ec._Metrics_inertia(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "silhouette":
+			out.Values[i] = ec._Metrics_silhouette(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7575,6 +9677,24 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Model_trainingMetrics(ctx, field, obj)
+				})
+		case "crossValidation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_crossValidation(ctx, field, obj)
+				})
+		case "featureImportance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_featureImportance(ctx, field, obj)
+				})
+		case "tuning":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_tuning(ctx, field, obj)
 				})
 		case "coefficients":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -7755,6 +9875,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "trainModel":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_trainModel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tuneModel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_tuneModel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compareModels":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_compareModels(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8047,6 +10181,11 @@ func (ec *executionContext) _PredictionOutput(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "cluster":
+			out.Values[i] = ec._PredictionOutput_cluster(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "probabilities":
 			out.Values[i] = ec._PredictionOutput_probabilities(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -8188,6 +10327,108 @@ func (ec *executionContext) _Split(ctx context.Context, sel ast.SelectionSet, ob
 		case "testRows":
 			out.Values[i] = ec._Split_testRows(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trialImplementors = []string{"Trial"}
+
+func (ec *executionContext) _Trial(ctx context.Context, sel ast.SelectionSet, obj *service.Trial) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Trial")
+		case "params":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Trial_params(ctx, field, obj)
+				})
+		case "score":
+			out.Values[i] = ec._Trial_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "std":
+			out.Values[i] = ec._Trial_std(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rank":
+			out.Values[i] = ec._Trial_rank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._Trial_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tuningImplementors = []string{"Tuning"}
+
+func (ec *executionContext) _Tuning(ctx context.Context, sel ast.SelectionSet, obj *service.Tuning) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tuningImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Tuning")
+		case "metric":
+			out.Values[i] = ec._Tuning_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "folds":
+			out.Values[i] = ec._Tuning_folds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trials":
+			out.Values[i] = ec._Tuning_trials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bestTrial":
+			out.Values[i] = ec._Tuning_bestTrial(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -8617,7 +10858,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNClassMetrics2mlgraphᚋgraphᚋmodelᚐClassMetrics(ctx context.Context, sel ast.SelectionSet, v model.ClassMetrics) graphql.Marshaler {
+func (ec *executionContext) marshalNClassMetrics2mlgraphᚋmlᚐClassMetrics(ctx context.Context, sel ast.SelectionSet, v ml.ClassMetrics) graphql.Marshaler {
 	return ec._ClassMetrics(ctx, sel, &v)
 }
 
@@ -8663,6 +10904,11 @@ func (ec *executionContext) marshalNColumnType2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalNCompareModelsInput2mlgraphᚋgraphᚋmodelᚐCompareModelsInput(ctx context.Context, v any) (model.CompareModelsInput, error) {
+	res, err := ec.unmarshalInputCompareModelsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateDatasetInput2mlgraphᚋgraphᚋmodelᚐCreateDatasetInput(ctx context.Context, v any) (model.CreateDatasetInput, error) {
 	res, err := ec.unmarshalInputCreateDatasetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8702,6 +10948,10 @@ func (ec *executionContext) marshalNDatasetEdge2ᚕmlgraphᚋgraphᚋmodelᚐDat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImportance(ctx context.Context, sel ast.SelectionSet, v ml.FeatureImportance) graphql.Marshaler {
+	return ec._FeatureImportance(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -8775,6 +11025,20 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNImportanceMethod2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportanceMethod2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ImportanceMethod!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNInputField2mlgraphᚋgraphᚋmodelᚐInputField(ctx context.Context, sel ast.SelectionSet, v model.InputField) graphql.Marshaler {
 	return ec._InputField(ctx, sel, &v)
 }
@@ -8803,6 +11067,20 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -8916,6 +11194,72 @@ func (ec *executionContext) marshalNJSON2ᚕinterfaceᚄ(ctx context.Context, se
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNLeaderboard2ᚖmlgraphᚋserviceᚐLeaderboard(ctx context.Context, sel ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Leaderboard!")
+		return graphql.Null
+	}
+	return ec._Leaderboard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeaderboardEntry2mlgraphᚋserviceᚐLeaderboardEntry(ctx context.Context, sel ast.SelectionSet, v service.LeaderboardEntry) graphql.Marshaler {
+	return ec._LeaderboardEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeaderboardEntry2ᚕmlgraphᚋserviceᚐLeaderboardEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []service.LeaderboardEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeaderboardEntry2mlgraphᚋserviceᚐLeaderboardEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNMetric2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMetric2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Metric!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNMetrics2ᚕᚖmlgraphᚋmlᚐMetricsᚄ(ctx context.Context, sel ast.SelectionSet, v []*ml.Metrics) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx context.Context, sel ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Metrics!")
+		return graphql.Null
+	}
+	return ec._Metrics(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx context.Context, sel ast.SelectionSet, v *store.Model) graphql.Marshaler {
@@ -9185,6 +11529,31 @@ func (ec *executionContext) unmarshalNTrainModelInput2mlgraphᚋgraphᚋmodelᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNTrial2mlgraphᚋserviceᚐTrial(ctx context.Context, sel ast.SelectionSet, v service.Trial) graphql.Marshaler {
+	return ec._Trial(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTrial2ᚕmlgraphᚋserviceᚐTrialᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Trial) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrial2mlgraphᚋserviceᚐTrial(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTuneModelInput2mlgraphᚋgraphᚋmodelᚐTuneModelInput(ctx context.Context, v any) (model.TuneModelInput, error) {
+	res, err := ec.unmarshalInputTuneModelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -9327,6 +11696,42 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAlgorithm2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAlgorithm2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAlgorithm2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAlgorithm2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9357,14 +11762,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOClassMetrics2ᚕmlgraphᚋgraphᚋmodelᚐClassMetricsᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ClassMetrics) graphql.Marshaler {
+func (ec *executionContext) marshalOClassMetrics2ᚕmlgraphᚋmlᚐClassMetricsᚄ(ctx context.Context, sel ast.SelectionSet, v []ml.ClassMetrics) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNClassMetrics2mlgraphᚋgraphᚋmodelᚐClassMetrics(ctx, sel, v[i])
+		return ec.marshalNClassMetrics2mlgraphᚋmlᚐClassMetrics(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -9439,11 +11844,45 @@ func (ec *executionContext) marshalOConfusionMatrix2ᚖmlgraphᚋgraphᚋmodel�
 	return ec._ConfusionMatrix(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOCrossValidateInput2ᚖmlgraphᚋgraphᚋmodelᚐCrossValidateInput(ctx context.Context, v any) (*model.CrossValidateInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCrossValidateInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCrossValidation2ᚖmlgraphᚋmlᚐCrossValidation(ctx context.Context, sel ast.SelectionSet, v *ml.CrossValidation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CrossValidation(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalODataset2ᚖmlgraphᚋstoreᚐDataset(ctx context.Context, sel ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Dataset(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOFeatureImportance2ᚕmlgraphᚋmlᚐFeatureImportanceᚄ(ctx context.Context, sel ast.SelectionSet, v []ml.FeatureImportance) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImportance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚕᚕfloat64ᚄ(ctx context.Context, v any) ([][]float64, error) {
@@ -9642,7 +12081,25 @@ func (ec *executionContext) marshalOJSON2ᚕinterfaceᚄ(ctx context.Context, se
 	return ret
 }
 
-func (ec *executionContext) marshalOMetrics2ᚖmlgraphᚋgraphᚋmodelᚐMetrics(ctx context.Context, sel ast.SelectionSet, v *model.Metrics) graphql.Marshaler {
+func (ec *executionContext) unmarshalOMetric2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMetric2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) marshalOMetrics2ᚖmlgraphᚋmlᚐMetrics(ctx context.Context, sel ast.SelectionSet, v *ml.Metrics) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -9654,6 +12111,14 @@ func (ec *executionContext) marshalOModel2ᚖmlgraphᚋstoreᚐModel(ctx context
 		return graphql.Null
 	}
 	return ec._Model(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORandomSearchInput2ᚖmlgraphᚋgraphᚋmodelᚐRandomSearchInput(ctx context.Context, v any) (*model.RandomSearchInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRandomSearchInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSplitInput2ᚖmlgraphᚋgraphᚋmodelᚐSplitInput(ctx context.Context, v any) (*model.SplitInput, error) {
@@ -9769,6 +12234,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTuning2ᚖmlgraphᚋserviceᚐTuning(ctx context.Context, sel ast.SelectionSet, v *service.Tuning) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Tuning(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -8,9 +8,15 @@ package graph
 import (
 	"context"
 	"mlgraph/graph/model"
+	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
 )
+
+// Seed is the resolver for the seed field.
+func (r *crossValidationResolver) Seed(ctx context.Context, obj *ml.CrossValidation) (int, error) {
+	return int(obj.Seed), nil
+}
 
 // Models is the resolver for the models field.
 func (r *datasetResolver) Models(ctx context.Context, obj *store.Dataset, first *int, after *string) (*model.ModelConnection, error) {
@@ -19,6 +25,14 @@ func (r *datasetResolver) Models(ctx context.Context, obj *store.Dataset, first 
 		return nil, err
 	}
 	return modelConnection(p), nil
+}
+
+// ConfusionMatrix is the resolver for the confusionMatrix field.
+func (r *metricsResolver) ConfusionMatrix(ctx context.Context, obj *ml.Metrics) (*model.ConfusionMatrix, error) {
+	if obj.ConfusionMatrix == nil {
+		return nil, nil
+	}
+	return &model.ConfusionMatrix{Labels: obj.Labels, Matrix: obj.ConfusionMatrix}, nil
 }
 
 // Error is the resolver for the error field.
@@ -52,15 +66,34 @@ func (r *modelResolver) Split(ctx context.Context, obj *store.Model) (*service.S
 }
 
 // Metrics is the resolver for the metrics field.
-func (r *modelResolver) Metrics(ctx context.Context, obj *store.Model) (*model.Metrics, error) {
+func (r *modelResolver) Metrics(ctx context.Context, obj *store.Model) (*ml.Metrics, error) {
 	m, err := service.DecodeMetrics(obj.Metrics)
-	return metrics(m), err
+	return m, err
 }
 
 // TrainingMetrics is the resolver for the trainingMetrics field.
-func (r *modelResolver) TrainingMetrics(ctx context.Context, obj *store.Model) (*model.Metrics, error) {
+func (r *modelResolver) TrainingMetrics(ctx context.Context, obj *store.Model) (*ml.Metrics, error) {
 	m, err := service.DecodeMetrics(obj.TrainingMetrics)
-	return metrics(m), err
+	return m, err
+}
+
+// CrossValidation is the resolver for the crossValidation field.
+func (r *modelResolver) CrossValidation(ctx context.Context, obj *store.Model) (*ml.CrossValidation, error) {
+	return service.DecodeReport[ml.CrossValidation](obj.CrossValidation)
+}
+
+// FeatureImportance is the resolver for the featureImportance field.
+func (r *modelResolver) FeatureImportance(ctx context.Context, obj *store.Model) ([]ml.FeatureImportance, error) {
+	imp, err := service.DecodeReport[[]ml.FeatureImportance](obj.FeatureImportance)
+	if imp == nil || err != nil {
+		return nil, err
+	}
+	return *imp, nil
+}
+
+// Tuning is the resolver for the tuning field.
+func (r *modelResolver) Tuning(ctx context.Context, obj *store.Model) (*service.Tuning, error) {
+	return service.DecodeReport[service.Tuning](obj.Tuning)
 }
 
 // Coefficients is the resolver for the coefficients field.
@@ -136,6 +169,24 @@ func (r *mutationResolver) TrainModel(ctx context.Context, input model.TrainMode
 	return r.Service.Train(ctx, req)
 }
 
+// TuneModel is the resolver for the tuneModel field.
+func (r *mutationResolver) TuneModel(ctx context.Context, input model.TuneModelInput) (*store.Model, error) {
+	req, err := tuneRequest(input)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.Tune(ctx, req)
+}
+
+// CompareModels is the resolver for the compareModels field.
+func (r *mutationResolver) CompareModels(ctx context.Context, input model.CompareModelsInput) (*service.Leaderboard, error) {
+	req, err := compareRequest(input)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.Compare(ctx, req)
+}
+
 // DeleteModel is the resolver for the deleteModel field.
 func (r *mutationResolver) DeleteModel(ctx context.Context, id string) (string, error) {
 	n, err := r.Service.DeleteModel(ctx, id)
@@ -190,8 +241,19 @@ func (r *queryResolver) Algorithms(ctx context.Context) ([]model.AlgorithmInfo, 
 	return algorithms(), nil
 }
 
+// Params is the resolver for the params field.
+func (r *trialResolver) Params(ctx context.Context, obj *service.Trial) (any, error) {
+	return obj.Params, nil
+}
+
+// CrossValidation returns CrossValidationResolver implementation.
+func (r *Resolver) CrossValidation() CrossValidationResolver { return &crossValidationResolver{r} }
+
 // Dataset returns DatasetResolver implementation.
 func (r *Resolver) Dataset() DatasetResolver { return &datasetResolver{r} }
+
+// Metrics returns MetricsResolver implementation.
+func (r *Resolver) Metrics() MetricsResolver { return &metricsResolver{r} }
 
 // Model returns ModelResolver implementation.
 func (r *Resolver) Model() ModelResolver { return &modelResolver{r} }
@@ -205,10 +267,16 @@ func (r *Resolver) Prediction() PredictionResolver { return &predictionResolver{
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Trial returns TrialResolver implementation.
+func (r *Resolver) Trial() TrialResolver { return &trialResolver{r} }
+
 type (
-	datasetResolver    struct{ *Resolver }
-	modelResolver      struct{ *Resolver }
-	mutationResolver   struct{ *Resolver }
-	predictionResolver struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
+	crossValidationResolver struct{ *Resolver }
+	datasetResolver         struct{ *Resolver }
+	metricsResolver         struct{ *Resolver }
+	modelResolver           struct{ *Resolver }
+	mutationResolver        struct{ *Resolver }
+	predictionResolver      struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	trialResolver           struct{ *Resolver }
 )

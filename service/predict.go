@@ -37,6 +37,7 @@ type Prediction struct {
 type PredictionOutput struct {
 	Value         *float64           `json:"value,omitempty"`
 	Label         *string            `json:"label,omitempty"`
+	Cluster       *int               `json:"cluster,omitempty"`
 	Probabilities []ClassProbability `json:"probabilities,omitempty"`
 }
 
@@ -315,6 +316,12 @@ func outputs(m *ml.Model, out *ml.Output) []PredictionOutput {
 		return res
 	}
 	res := make([]PredictionOutput, len(out.Labels))
+	if m.Task == ml.Clustering {
+		for i := range out.Labels {
+			res[i].Label, res[i].Cluster = &m.Classes[out.Labels[i]], &out.Labels[i]
+		}
+		return res
+	}
 	for i, k := range out.Labels {
 		res[i].Label = &m.Classes[k]
 		probs := make([]ClassProbability, len(m.Classes))

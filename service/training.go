@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +40,15 @@ type TrainRequest struct {
 	Task      string
 	Params    map[string]any
 	Split     SplitRequest
-	Name      *string
+	// CrossValidate, when set, also cross-validates on the training rows.
+	CrossValidate *CrossValidateRequest
+	Name          *string
+}
+
+// CrossValidateRequest asks for k-fold cross-validation.
+type CrossValidateRequest struct {
+	Folds int
+	Seed  int64
 }
 
 // SplitRequest chooses the rows a model is trained and evaluated on.
@@ -71,8 +78,11 @@ type trainingPlan struct {
 	split    SplitInfo
 	// Rows, after the split and with missing targets dropped.
 	trainX, testX []*ml.Column
-	trainY, testY *ml.Column
+	trainY, testY *ml.Column // nil for clustering
 	name          string
+	crossValidate *CrossValidateRequest
+	// tuning is the search that chose the params (tuneModel).
+	tuning *Tuning
 }
 
 // Train checks the request, fits the model and evaluates it. Mistakes in
@@ -83,6 +93,13 @@ func (s *Service) Train(ctx context.Context, req TrainRequest) (*store.Model, er
 	if err != nil {
 		return nil, err
 	}
+	rec, _, err := s.train(ctx, plan)
+	return rec, err
+}
+
+// train records a model for the plan, fits it and saves the outcome. The
+// fitted model is nil when training failed (the record says why).
+func (s *Service) train(ctx context.Context, plan *trainingPlan) (*store.Model, *ml.Model, error) {
 	rec := &store.Model{
 		Name:      plan.name,
 		DatasetID: &plan.dataset.ID,
@@ -95,11 +112,12 @@ func (s *Service) Train(ctx context.Context, req TrainRequest) (*store.Model, er
 		Split:     toMap(plan.split),
 	}
 	if err := s.store.CreateModel(ctx, rec); err != nil {
-		return nil, fmt.Errorf("create model: %w", err)
+		return nil, nil, fmt.Errorf("create model: %w", err)
 	}
 	// The outcome is recorded even if the client has gone away meanwhile.
 	saveCtx := context.WithoutCancel(ctx)
-	if err := s.fit(ctx, plan, rec); err != nil {
+	fitted, err := s.fit(ctx, plan, rec)
+	if err != nil {
 		reason := err.Error()
 		if _, ok := errors.AsType[*ml.InputError](err); !ok && ctx.Err() == nil {
 			s.log.Error("training failed", "model", rec.ID, "err", err)
@@ -108,38 +126,63 @@ func (s *Service) Train(ctx context.Context, req TrainRequest) (*store.Model, er
 			reason = "training was interrupted: " + ctx.Err().Error()
 		}
 		if ferr := s.store.FailModel(saveCtx, rec.ID, reason); ferr != nil {
-			return nil, fmt.Errorf("record failure of model %d: %w", rec.ID, ferr)
+			return nil, nil, fmt.Errorf("record failure of model %d: %w", rec.ID, ferr)
 		}
-		return s.store.GetModel(saveCtx, rec.ID)
+		rec, err = s.store.GetModel(saveCtx, rec.ID)
+		return rec, nil, err
 	}
-	return rec, nil
+	return rec, fitted, nil
 }
 
 // fit trains, evaluates and saves a model whose record exists.
-func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model) error {
+func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model) (*ml.Model, error) {
+	var err error
+	if cv := plan.crossValidate; cv != nil {
+		result, err := ml.CrossValidate(ctx, plan.config, plan.trainX, plan.trainY, cv.Folds, uint64(cv.Seed))
+		if err != nil {
+			return nil, fmt.Errorf("cross-validate: %w", err)
+		}
+		if rec.CrossValidation, err = json.Marshal(result); err != nil {
+			return nil, fmt.Errorf("encode cross-validation: %w", err)
+		}
+	}
 	start := time.Now()
 	fitted, err := ml.Train(ctx, plan.config, plan.trainX, plan.trainY)
 	if err != nil {
-		return fmt.Errorf("train %s: %w", plan.config.Algorithm, err)
+		return nil, fmt.Errorf("train %s: %w", plan.config.Algorithm, err)
 	}
 	elapsed := time.Since(start)
 	testMetrics, err := fitted.Evaluate(plan.testX, plan.testY)
 	if err != nil {
-		return fmt.Errorf("evaluate on test rows: %w", err)
+		return nil, fmt.Errorf("evaluate on test rows: %w", err)
 	}
 	trainMetrics, err := fitted.Evaluate(plan.trainX, plan.trainY)
 	if err != nil {
-		return fmt.Errorf("evaluate on training rows: %w", err)
+		return nil, fmt.Errorf("evaluate on training rows: %w", err)
+	}
+	importance, err := fitted.FeatureImportance(ctx, plan.testX, plan.testY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("feature importance: %w", err)
 	}
 	state, err := fitted.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("encode model: %w", err)
+		return nil, fmt.Errorf("encode model: %w", err)
 	}
 	if rec.Metrics, err = encodeMetrics(testMetrics); err != nil {
-		return err
+		return nil, err
 	}
 	if rec.TrainingMetrics, err = encodeMetrics(trainMetrics); err != nil {
-		return err
+		return nil, err
+	}
+	if importance != nil {
+		if rec.FeatureImportance, err = json.Marshal(importance); err != nil {
+			return nil, fmt.Errorf("encode feature importance: %w", err)
+		}
+	}
+	if plan.tuning != nil {
+		if rec.Tuning, err = json.Marshal(plan.tuning); err != nil {
+			return nil, fmt.Errorf("encode tuning: %w", err)
+		}
 	}
 	now := time.Now().UTC()
 	ms := elapsed.Milliseconds()
@@ -149,10 +192,10 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model)
 	rec.TrainedAt = &now
 	rec.TrainingTimeMs = &ms
 	if err := s.store.CompleteModel(context.WithoutCancel(ctx), rec, modelStateFormat, state); err != nil {
-		return fmt.Errorf("save model %d: %w", rec.ID, err)
+		return nil, fmt.Errorf("save model %d: %w", rec.ID, err)
 	}
 	s.models.put(rec, fitted)
-	return nil
+	return fitted, nil
 }
 
 // planTraining checks a request against the dataset and loads the rows.
@@ -169,9 +212,27 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 	if err != nil {
 		return nil, badInput(err)
 	}
-	if columnIndex(d, req.Target) < 0 {
+	hasTarget := req.Target != ""
+	if hasTarget && columnIndex(d, req.Target) < 0 {
 		return nil, apperr.BadInputf("target column %q is not in dataset %d (columns: %s)",
 			req.Target, d.ID, strings.Join(columnNames(d), ", "))
+	}
+	task := ml.Task(req.Task)
+	if task == "" && !hasTarget {
+		if task, err = ml.InferTask(info.Name, nil); err != nil {
+			return nil, apperr.BadInputf("target is required for %s", info.Name)
+		}
+	}
+	if task != "" {
+		if err := ml.CheckTask(info.Name, task); err != nil {
+			return nil, badInput(err)
+		}
+	}
+	switch {
+	case task == ml.Clustering && hasTarget:
+		return nil, apperr.BadInputf("%s clusters rows without a target: omit target", info.Name)
+	case task != "" && task != ml.Clustering && !hasTarget:
+		return nil, apperr.BadInputf("target is required for task %s", task)
 	}
 	split, err := checkSplit(d, req.Split, req.Target)
 	if err != nil {
@@ -187,8 +248,14 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 			return nil, err
 		}
 	}
+	if cv := req.CrossValidate; cv != nil && (cv.Folds < 2 || cv.Folds > maxFolds || cv.Seed < 0) {
+		return nil, apperr.BadInputf("crossValidate.folds must be in [2, %d] and seed not negative, got %d folds, seed %d", maxFolds, cv.Folds, cv.Seed)
+	}
 
-	names := append(slices.Clone(features), req.Target)
+	names := slices.Clone(features)
+	if hasTarget {
+		names = append(names, req.Target)
+	}
 	if split.Column != nil {
 		names = append(names, *split.Column)
 	}
@@ -196,31 +263,33 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 	if err != nil {
 		return nil, err
 	}
-	featureCols, target := cols[:len(features)], cols[len(features)]
-
-	task := ml.Task(req.Task)
-	if task == "" {
-		if task, err = ml.InferTask(info.Name, target); err != nil {
-			return nil, badInput(err)
+	featureCols := cols[:len(features)]
+	var target *ml.Column
+	if hasTarget {
+		target = cols[len(features)]
+		if task == "" {
+			if task, err = ml.InferTask(info.Name, target); err != nil {
+				return nil, badInput(err)
+			}
 		}
-	} else if err := ml.CheckTask(info.Name, task); err != nil {
-		return nil, badInput(err)
-	}
-	if task == ml.Regression && target.Type != ml.Numeric {
-		return nil, apperr.BadInputf("target column %q is %s: regression needs a numeric target (set task: CLASSIFICATION to predict its categories)",
-			req.Target, target.Type)
+		if task == ml.Regression && target.Type != ml.Numeric {
+			return nil, apperr.BadInputf("target column %q is %s: regression needs a numeric target (set task: CLASSIFICATION to predict its categories)",
+				req.Target, target.Type)
+		}
 	}
 
 	train, test, err := splitRows(d, split, cols[len(cols)-1])
 	if err != nil {
 		return nil, err
 	}
-	train, test = withTarget(train, target), withTarget(test, target)
-	if len(train) == 0 {
-		return nil, apperr.BadInputf("no training rows with a value in target column %q", req.Target)
-	}
-	if len(test) == 0 {
-		return nil, apperr.BadInputf("no test rows with a value in target column %q", req.Target)
+	if hasTarget {
+		train, test = withTarget(train, target), withTarget(test, target)
+		if len(train) == 0 {
+			return nil, apperr.BadInputf("no training rows with a value in target column %q", req.Target)
+		}
+		if len(test) == 0 {
+			return nil, apperr.BadInputf("no test rows with a value in target column %q", req.Target)
+		}
 	}
 	if task == ml.Classification {
 		if n := distinctValues(target, train); n < 2 {
@@ -229,19 +298,25 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 	}
 	split.TrainRows, split.TestRows = len(train), len(test)
 
-	return &trainingPlan{
-		dataset:  d,
-		config:   ml.TrainConfig{Algorithm: info.Name, Task: task, Params: params},
-		features: features,
-		target:   req.Target,
-		split:    split,
-		trainX:   takeAll(featureCols, train),
-		testX:    takeAll(featureCols, test),
-		trainY:   target.Take(train),
-		testY:    target.Take(test),
-		name:     name,
-	}, nil
+	plan := &trainingPlan{
+		dataset:       d,
+		config:        ml.TrainConfig{Algorithm: info.Name, Task: task, Params: params},
+		features:      features,
+		target:        req.Target,
+		split:         split,
+		trainX:        takeAll(featureCols, train),
+		testX:         takeAll(featureCols, test),
+		name:          name,
+		crossValidate: req.CrossValidate,
+	}
+	if hasTarget {
+		plan.trainY, plan.testY = target.Take(train), target.Take(test)
+	}
+	return plan, nil
 }
+
+// maxFolds bounds cross-validation folds.
+const maxFolds = 20
 
 // checkSplit fills the split's defaults and checks its fields.
 func checkSplit(d *store.Dataset, req SplitRequest, target string) (SplitInfo, error) {
@@ -390,11 +465,7 @@ func badInput(err error) error {
 // encodeMetrics stores metrics as JSON, dropping values that are not
 // finite (JSON cannot hold them and they mean "undefined here").
 func encodeMetrics(m *ml.Metrics) (json.RawMessage, error) {
-	for _, p := range []**float64{&m.R2, &m.RMSE, &m.MAE, &m.MSE, &m.Accuracy, &m.Precision, &m.Recall, &m.F1, &m.LogLoss, &m.RocAuc} {
-		if *p != nil && (math.IsNaN(**p) || math.IsInf(**p, 0)) {
-			*p = nil
-		}
-	}
+	m.DropNonFinite()
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode metrics: %w", err)
@@ -403,15 +474,19 @@ func encodeMetrics(m *ml.Metrics) (json.RawMessage, error) {
 }
 
 // DecodeMetrics reads metrics stored by encodeMetrics; nil for none.
-func DecodeMetrics(raw json.RawMessage) (*ml.Metrics, error) {
+func DecodeMetrics(raw json.RawMessage) (*ml.Metrics, error) { return DecodeReport[ml.Metrics](raw) }
+
+// DecodeReport reads a report stored as JSON with a model (metrics,
+// cross-validation, tuning); nil for none.
+func DecodeReport[T any](raw json.RawMessage) (*T, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var m ml.Metrics
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("decode metrics: %w", err)
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("decode %T: %w", v, err)
 	}
-	return &m, nil
+	return v, nil
 }
 
 // DecodeSplit reads a model's stored split.

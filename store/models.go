@@ -46,7 +46,8 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 // definition (name, dataset, algorithm, task, target) is left alone.
 var completedColumns = []string{
 	"status", "error", "features", "classes", "params", "split",
-	"metrics", "training_metrics", "trained_at", "training_time_ms",
+	"metrics", "training_metrics", "feature_importance", "cross_validation", "tuning",
+	"trained_at", "training_time_ms",
 }
 
 // CompleteModel records the outcome of m's training in one transaction: m's

@@ -57,9 +57,14 @@ type Model struct {
 	Split           map[string]any  `gorm:"serializer:json"`
 	Metrics         json.RawMessage `gorm:"serializer:json"`
 	TrainingMetrics json.RawMessage `gorm:"serializer:json"`
-	CreatedAt       time.Time       `gorm:"not null"`
-	TrainedAt       *time.Time
-	TrainingTimeMs  *int64
+	// Reports made while training, as JSON: per-feature importance,
+	// k-fold cross-validation, and the trials of a hyperparameter search.
+	FeatureImportance json.RawMessage `gorm:"serializer:json"`
+	CrossValidation   json.RawMessage `gorm:"serializer:json"`
+	Tuning            json.RawMessage `gorm:"serializer:json"`
+	CreatedAt         time.Time       `gorm:"not null"`
+	TrainedAt         *time.Time
+	TrainingTimeMs    *int64
 }
 
 // Prediction records one prediction request and its answer.

@@ -14,20 +14,27 @@ type AlgorithmInfo struct {
 	Params      []ParamInfo `json:"params"`
 }
 
-type ClassMetrics struct {
-	Label     string  `json:"label"`
-	Precision float64 `json:"precision"`
-	Recall    float64 `json:"recall"`
-	F1        float64 `json:"f1"`
-	Support   int     `json:"support"`
-}
-
 type Coefficient struct {
 	// A feature name, or `name=level` for a one-hot encoded category.
 	Feature string  `json:"feature"`
 	Weight  float64 `json:"weight"`
 	// The class this weight row belongs to (classification).
 	Class *string `json:"class,omitempty"`
+}
+
+type CompareModelsInput struct {
+	DatasetID string `json:"datasetId"`
+	// Required except for clustering.
+	Target   *string  `json:"target,omitempty"`
+	Features []string `json:"features,omitempty"`
+	// Default: every algorithm that supports the task.
+	Algorithms []string `json:"algorithms,omitempty"`
+	Task       *string  `json:"task,omitempty"`
+	// Per-algorithm parameters: an object of algorithm name to its params object.
+	Params any         `json:"params,omitempty"`
+	Split  *SplitInput `json:"split,omitempty"`
+	// What to rank by; default R2, ACCURACY or SILHOUETTE by task.
+	Metric *string `json:"metric,omitempty"`
 }
 
 // `matrix[i][j]` counts rows of actual class `labels[i]` predicted as `labels[j]`.
@@ -40,6 +47,12 @@ type CreateDatasetInput struct {
 	Name string `json:"name"`
 	// CSV text with a header row. Empty cells, NA, N/A, NaN, null and None are missing values.
 	CSV string `json:"csv"`
+}
+
+type CrossValidateInput struct {
+	// Number of folds, at least 2.
+	Folds *int `json:"folds,omitempty"`
+	Seed  *int `json:"seed,omitempty"`
 }
 
 type DatasetConnection struct {
@@ -67,27 +80,6 @@ type InputField struct {
 type Intercept struct {
 	Class *string `json:"class,omitempty"`
 	Value float64 `json:"value"`
-}
-
-type Metrics struct {
-	// Rows scored.
-	Rows     int      `json:"rows"`
-	R2       *float64 `json:"r2,omitempty"`
-	Rmse     *float64 `json:"rmse,omitempty"`
-	Mae      *float64 `json:"mae,omitempty"`
-	Mse      *float64 `json:"mse,omitempty"`
-	Accuracy *float64 `json:"accuracy,omitempty"`
-	// Macro average over classes.
-	Precision *float64 `json:"precision,omitempty"`
-	// Macro average over classes.
-	Recall *float64 `json:"recall,omitempty"`
-	// Macro average over classes.
-	F1      *float64 `json:"f1,omitempty"`
-	LogLoss *float64 `json:"logLoss,omitempty"`
-	// Binary classification only; positive class is classes[1].
-	RocAuc          *float64         `json:"rocAuc,omitempty"`
-	ConfusionMatrix *ConfusionMatrix `json:"confusionMatrix,omitempty"`
-	PerClass        []ClassMetrics   `json:"perClass,omitempty"`
 }
 
 type ModelConnection struct {
@@ -142,6 +134,15 @@ type PredictionEdge struct {
 type Query struct {
 }
 
+type RandomSearchInput struct {
+	// Number of trials.
+	N int `json:"n"`
+	// An object of parameter name to either a list of values to pick from, or
+	// {"min": a, "max": b, "log": true|false}: a uniform draw (log-uniform with
+	// log), rounded for integer parameters. E.g. {"C": {"min": 0.001, "max": 100, "log": true}}.
+	Ranges any `json:"ranges"`
+}
+
 type SplitInput struct {
 	Method       *string  `json:"method,omitempty"`
 	TestFraction *float64 `json:"testFraction,omitempty"`
@@ -152,8 +153,8 @@ type SplitInput struct {
 
 type TrainModelInput struct {
 	DatasetID string `json:"datasetId"`
-	// The column to predict.
-	Target string `json:"target"`
+	// The column to predict; required except for clustering.
+	Target *string `json:"target,omitempty"`
 	// Feature columns; default: every column but the target and the split column.
 	Features  []string `json:"features,omitempty"`
 	Algorithm string   `json:"algorithm"`
@@ -162,6 +163,32 @@ type TrainModelInput struct {
 	// Algorithm parameters; see `algorithms` for names, types, defaults and ranges.
 	Params any         `json:"params,omitempty"`
 	Split  *SplitInput `json:"split,omitempty"`
+	// Also estimate the metrics by k-fold cross-validation on the training rows.
+	CrossValidate *CrossValidateInput `json:"crossValidate,omitempty"`
 	// Defaults to "<algorithm> on <dataset>".
 	Name *string `json:"name,omitempty"`
+}
+
+type TuneModelInput struct {
+	DatasetID string `json:"datasetId"`
+	// Required except for clustering.
+	Target    *string  `json:"target,omitempty"`
+	Features  []string `json:"features,omitempty"`
+	Algorithm string   `json:"algorithm"`
+	Task      *string  `json:"task,omitempty"`
+	// Parameters that stay fixed in every trial.
+	Params any `json:"params,omitempty"`
+	// Exhaustive search: an object of parameter name to a list of values, e.g.
+	// {"C": [0.1, 1, 10], "penalty": ["l1", "l2"]}. Give exactly one of grid and random.
+	Grid any `json:"grid,omitempty"`
+	// Random search: n draws from ranges.
+	Random *RandomSearchInput `json:"random,omitempty"`
+	// What to optimise; default R2, ACCURACY or SILHOUETTE by task.
+	Metric *string `json:"metric,omitempty"`
+	// Cross-validation folds per trial (default 5).
+	Folds *int `json:"folds,omitempty"`
+	// Seeds the folds and the random draws.
+	Seed  *int        `json:"seed,omitempty"`
+	Split *SplitInput `json:"split,omitempty"`
+	Name  *string     `json:"name,omitempty"`
 }
