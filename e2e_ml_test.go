@@ -1,0 +1,237 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+const metricsFields = `rows r2 accuracy f1 silhouette inertia`
+
+// TestCrossValidationAndImportance: crossValidate reports k folds and
+// their summary; featureImportance ranks the features.
+func TestCrossValidationAndImportance(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	var out struct {
+		TrainModel struct {
+			Status          string
+			CrossValidation struct {
+				Folds, Seed int
+				Stratified  bool
+				FoldMetrics []struct {
+					Rows     int
+					Accuracy float64
+				}
+				Mean, Std struct{ Accuracy float64 }
+			}
+			FeatureImportance []struct {
+				Feature    string
+				Importance float64
+				Method     string
+			}
+		}
+	}
+	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input) { status
+	  crossValidation { folds seed stratified foldMetrics { rows accuracy } mean { accuracy } std { accuracy } }
+	  featureImportance { feature importance method } } }`,
+		map[string]any{"input": map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
+			"split": map[string]any{"method": "CUSTOM", "column": "split"}, "crossValidate": map[string]any{"folds": 4, "seed": 1}}}, &out)
+	cv := out.TrainModel.CrossValidation
+	if out.TrainModel.Status != "READY" || cv.Folds != 4 || cv.Seed != 1 || !cv.Stratified || len(cv.FoldMetrics) != 4 {
+		t.Fatalf("cross-validation = %+v", cv)
+	}
+	var sum float64
+	for _, f := range cv.FoldMetrics {
+		if f.Rows != 30 { // 120 training rows in 4 stratified folds
+			t.Errorf("fold scored %d rows, want 30", f.Rows)
+		}
+		sum += f.Accuracy
+	}
+	if math.Abs(cv.Mean.Accuracy-sum/4) > 1e-9 || cv.Mean.Accuracy < 0.9 {
+		t.Errorf("mean accuracy %v, folds average %v", cv.Mean.Accuracy, sum/4)
+	}
+	imp := out.TrainModel.FeatureImportance
+	if len(imp) != 4 {
+		t.Fatalf("feature importance = %+v", imp)
+	}
+	var total float64
+	best := imp[0]
+	for _, f := range imp {
+		total += f.Importance
+		if f.Method != "COEFFICIENT" {
+			t.Errorf("%s: method %s, want COEFFICIENT for a linear model", f.Feature, f.Method)
+		}
+		if f.Importance > best.Importance {
+			best = f
+		}
+	}
+	if math.Abs(total-1) > 1e-9 || !strings.HasPrefix(best.Feature, "petal") {
+		t.Errorf("importances %+v: want them to sum to 1 with a petal feature first", imp)
+	}
+}
+
+// TestTuneModel covers grid and random search.
+func TestTuneModel(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	type tuned struct {
+		TuneModel struct {
+			ID, Status string
+			Params     map[string]any
+			Metrics    struct{ Accuracy, R2 float64 }
+			Tuning     struct {
+				Metric    string
+				Folds     int
+				BestTrial int
+				Trials    []struct {
+					Params     map[string]any
+					Score, Std *float64
+					Rank       *int
+					Error      *string
+				}
+			}
+		}
+	}
+	const tune = `mutation($input: TuneModelInput!) { tuneModel(input: $input) { id status params metrics { accuracy r2 }
+	  tuning { metric folds bestTrial trials { params score std rank error } } } }`
+	var grid tuned
+	srv.mustDo(tune, map[string]any{"input": map[string]any{
+		"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
+		"split":  map[string]any{"method": "CUSTOM", "column": "split"},
+		"params": map[string]any{"maxIter": 500},
+		"grid":   map[string]any{"C": []any{0.001, 1, 100}}, "folds": 3,
+	}}, &grid)
+	m := grid.TuneModel
+	if m.Status != "READY" || m.Tuning.Metric != "ACCURACY" || m.Tuning.Folds != 3 || len(m.Tuning.Trials) != 3 {
+		t.Fatalf("tuned model = %+v", m)
+	}
+	best := m.Tuning.Trials[m.Tuning.BestTrial]
+	if *best.Rank != 1 || best.Params["C"] != m.Params["C"] || m.Params["maxIter"] != 500.0 {
+		t.Errorf("best trial %+v, model params %v", best, m.Params)
+	}
+	for _, tr := range m.Tuning.Trials {
+		if tr.Score == nil || *tr.Score > *best.Score || tr.Params["maxIter"] != 500.0 {
+			t.Errorf("trial %+v beats or misses the best %+v", tr, best)
+		}
+	}
+	if *m.Tuning.Trials[0].Score >= *best.Score {
+		t.Errorf("C=0.001 (heavy regularisation) should lose: %v vs best %v", *m.Tuning.Trials[0].Score, *best.Score)
+	}
+
+	diabetes := srv.createDataset("diabetes", datasetCSV(t, "diabetes", true)).ID
+	var random tuned
+	srv.mustDo(tune, map[string]any{"input": map[string]any{
+		"datasetId": diabetes, "target": "target", "algorithm": "RIDGE", "metric": "RMSE", "seed": 3,
+		"split":  map[string]any{"method": "CUSTOM", "column": "split"},
+		"random": map[string]any{"n": 5, "ranges": map[string]any{"alpha": map[string]any{"min": 0.001, "max": 10, "log": true}}},
+	}}, &random)
+	r := random.TuneModel
+	if len(r.Tuning.Trials) != 5 || r.Tuning.Metric != "RMSE" {
+		t.Fatalf("random search = %+v", r.Tuning)
+	}
+	for _, tr := range r.Tuning.Trials {
+		a := tr.Params["alpha"].(float64)
+		if a < 0.001 || a > 10 || *tr.Score < *r.Tuning.Trials[r.Tuning.BestTrial].Score {
+			t.Errorf("trial %+v: alpha out of range or lower RMSE than the best", tr)
+		}
+	}
+
+	bad := func(input map[string]any, fragments ...string) {
+		t.Helper()
+		base := map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION"}
+		for k, v := range input {
+			base[k] = v
+		}
+		srv.mustFail(tune, map[string]any{"input": base}, "BAD_USER_INPUT", fragments...)
+	}
+	bad(map[string]any{}, "exactly one of grid and random")
+	bad(map[string]any{"grid": map[string]any{"C": []any{1}}, "random": map[string]any{"n": 2, "ranges": map[string]any{"C": []any{1}}}}, "exactly one")
+	bad(map[string]any{"grid": map[string]any{"C": 1}}, "grid.C")
+	bad(map[string]any{"grid": map[string]any{"C": []any{-1, 1}}}, "C")
+	bad(map[string]any{"grid": map[string]any{"C": []any{1}}, "metric": "RMSE"}, "RMSE")
+	bad(map[string]any{"grid": map[string]any{"C": []any{1}}, "folds": 1}, "folds")
+	bad(map[string]any{"random": map[string]any{"n": 2, "ranges": map[string]any{"gamma": []any{1}}}}, `"gamma"`)
+	bad(map[string]any{"random": map[string]any{"n": 2, "ranges": map[string]any{"C": map[string]any{"min": 5, "max": 1}}}}, "random.ranges.C")
+}
+
+// TestCompareModels ranks several algorithms on one split.
+func TestCompareModels(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	type board struct {
+		CompareModels struct {
+			Metric, Task string
+			Entries      []struct {
+				Rank                   int
+				Algorithm              string
+				Score                  *float64
+				TrainingTimeMs         int
+				PredictionMicrosPerRow *float64
+				Model                  struct{ ID, Status, Algorithm string }
+			}
+		}
+	}
+	const compare = `mutation($input: CompareModelsInput!) { compareModels(input: $input) { metric task
+	  entries { rank algorithm score trainingTimeMs predictionMicrosPerRow model { id status algorithm } } } }`
+	var b board
+	srv.mustDo(compare, map[string]any{"input": map[string]any{
+		"datasetId": iris, "target": "target", "split": map[string]any{"method": "CUSTOM", "column": "split"},
+		"algorithms": []string{"NAIVE_BAYES", "LOGISTIC_REGRESSION", "KNN"}, "metric": "LOG_LOSS",
+		"params": map[string]any{"KNN": map[string]any{"k": 7}},
+	}}, &b)
+	lb := b.CompareModels
+	if lb.Metric != "LOG_LOSS" || lb.Task != "CLASSIFICATION" || len(lb.Entries) != 3 {
+		t.Fatalf("leaderboard = %+v", lb)
+	}
+	for i, e := range lb.Entries {
+		if e.Rank != i+1 || e.Score == nil || e.PredictionMicrosPerRow == nil || e.Model.Status != "READY" || e.Model.Algorithm != e.Algorithm {
+			t.Errorf("entry %d = %+v", i, e)
+		}
+		if i > 0 && *e.Score < *lb.Entries[i-1].Score {
+			t.Errorf("log loss must rise down the board: %v after %v", *e.Score, *lb.Entries[i-1].Score)
+		}
+	}
+	var knn struct{ Model struct{ Params map[string]any } }
+	for _, e := range lb.Entries {
+		if e.Algorithm == "KNN" {
+			srv.mustDo(`query($id: ID!) { model(id: $id) { params } }`, map[string]any{"id": e.Model.ID}, &knn)
+		}
+	}
+	if knn.Model.Params["k"] != 7.0 {
+		t.Errorf("KNN params = %v, want k 7", knn.Model.Params)
+	}
+
+	// Without algorithms: every algorithm of the task.
+	var algos struct {
+		Algorithms []struct {
+			Name  string
+			Tasks []string
+		}
+	}
+	srv.mustDo(`{ algorithms { name tasks } }`, nil, &algos)
+	want := 0
+	for _, a := range algos.Algorithms {
+		for _, task := range a.Tasks {
+			if task == "REGRESSION" {
+				want++
+			}
+		}
+	}
+	diabetes := srv.createDataset("diabetes", datasetCSV(t, "diabetes", true)).ID
+	var all board
+	srv.mustDo(compare, map[string]any{"input": map[string]any{
+		"datasetId": diabetes, "target": "target", "split": map[string]any{"method": "CUSTOM", "column": "split"},
+	}}, &all)
+	if len(all.CompareModels.Entries) != want || all.CompareModels.Metric != "R2" || all.CompareModels.Task != "REGRESSION" {
+		t.Errorf("default comparison: %d entries ranked by %s for %s; want every one of %d regression algorithms by R2",
+			len(all.CompareModels.Entries), all.CompareModels.Metric, all.CompareModels.Task, want)
+	}
+
+	srv.mustFail(compare, map[string]any{"input": map[string]any{"datasetId": iris, "target": "target",
+		"algorithms": []string{"KNN"}, "params": map[string]any{"SVM": map[string]any{}}}}, "BAD_USER_INPUT", "params.SVM")
+	srv.mustFail(compare, map[string]any{"input": map[string]any{"datasetId": iris, "target": "target",
+		"algorithms": []string{"KNN", "KNN"}}}, "BAD_USER_INPUT", "twice")
+	srv.mustFail(compare, map[string]any{"input": map[string]any{"datasetId": iris, "target": "target",
+		"algorithms": []string{"LINEAR_REGRESSION"}}}, "BAD_USER_INPUT", "numeric")
+}
