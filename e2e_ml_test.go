@@ -192,7 +192,9 @@ func TestCompareModels(t *testing.T) {
 			t.Errorf("log loss must rise down the board: %v after %v", *e.Score, *lb.Entries[i-1].Score)
 		}
 	}
-	var knn struct{ Model struct{ Params map[string]any } }
+	var knn struct {
+		Model struct{ Params map[string]any }
+	}
 	for _, e := range lb.Entries {
 		if e.Algorithm == "KNN" {
 			srv.mustDo(`query($id: ID!) { model(id: $id) { params } }`, map[string]any{"id": e.Model.ID}, &knn)
