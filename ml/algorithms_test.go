@@ -29,7 +29,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: nil estimator", a.Name)
 		}
 	}
-	if !slices.Equal(names, []string{"LINEAR_REGRESSION", "LOGISTIC_REGRESSION"}) {
+	if !slices.Equal(names, []string{"LINEAR_REGRESSION", "RIDGE", "LASSO", "ELASTIC_NET", "LOGISTIC_REGRESSION", "LINEAR_SVM", "SVM",
+		"DECISION_TREE", "RANDOM_FOREST", "GRADIENT_BOOSTING", "KNN", "NAIVE_BAYES", "MLP", "KMEANS"}) {
 		t.Errorf("algorithms %q", names)
 	}
 
@@ -52,7 +53,7 @@ func TestResolveParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"C": 1.0, "maxIter": 1000, "tol": 1e-6, "fitIntercept": true}
+	want := map[string]any{"C": 1.0, "maxIter": 1000, "tol": 1e-6, "fitIntercept": true, "penalty": "l2", "l1Ratio": 0.5}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("default %s = %#v, want %#v", k, got[k], v)
