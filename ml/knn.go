@@ -29,11 +29,15 @@ import (
 //
 // The Euclidean search computes ‖t‖² − 2q·t (the query's own ‖q‖² does not
 // change the ranking) for blocks of training rows with vectorised
-// multiply-adds over the transposed training matrix, keeps the K best per
-// query in a bounded heap, then recomputes the exact distances of the
-// chosen neighbours (which the weights use). Query blocks and, when there
-// are few queries, training ranges run in parallel; the neighbours found
-// do not depend on how the work is split.
+// multiply-adds (gonum's assembly axpy) over the transposed training
+// matrix, which measured 1.5–2.5× faster than blas64.Gemm for these thin
+// query×training blocks. It keeps the K best rows per query in a bounded
+// heap, then recomputes the exact distances of the chosen neighbours
+// (which the weights use). Query blocks and, when there are few queries,
+// training ranges run in parallel; the neighbours found do not depend on
+// how the work is split. (No k-d tree: the brute-force search is fast for
+// the small data sets where a tree would pay off, and a tree does not help
+// in 20 or more dimensions.)
 type KNN struct {
 	K       int
 	Weights string // "uniform" or "distance"
@@ -220,10 +224,13 @@ func compareCandidates(a, b knnCandidate) int {
 	return cmp.Compare(a.i, b.i)
 }
 
-// Search blocking: queries per task, and training rows per block (sized so
-// that a block of Xᵀ, Inputs×block floats, stays in the L2 cache).
+// Search blocking: queries per task (fewer when each keeps many
+// candidates), training rows per block (so that a block of Xᵀ,
+// Inputs×block floats, stays in the L2 cache), and the fewest training
+// rows worth a task of their own.
 const (
 	knnQueryBlock      = 64
+	knnMaxCandidates   = 1 << 16
 	knnBlockFloats     = 32 << 10
 	knnMinRowsPerChunk = 4096
 )
@@ -241,16 +248,18 @@ func (m *KNN) neighbours(x *mat.Dense) (idx []int, dist []float64) {
 	// the training rows are split as well, so that both cores work; the
 	// per-chunk candidates are merged by (distance, row), which makes the
 	// result independent of the split.
-	qBlocks := (nq + knnQueryBlock - 1) / knnQueryBlock
+	// Fewer queries per block for large K bound the candidate memory.
+	qBlock := max(1, min(knnQueryBlock, knnMaxCandidates/k))
+	qBlocks := (nq + qBlock - 1) / qBlock
 	chunks := 1
 	if qBlocks < 8 {
 		chunks = max(1, min((8+qBlocks-1)/qBlocks, n/knnMinRowsPerChunk))
 	}
-	found := make([][]knnCandidate, qBlocks*chunks) // per task: knnQueryBlock×k candidates
+	found := make([][]knnCandidate, qBlocks*chunks) // per task: qBlock×k candidates
 	xRaw := x.RawMatrix()
 	parallelFor(qBlocks*chunks, func(task int) {
 		qb, c := task/chunks, task%chunks
-		q0, q1 := qb*knnQueryBlock, min((qb+1)*knnQueryBlock, nq)
+		q0, q1 := qb*qBlock, min((qb+1)*qBlock, nq)
 		t0, t1 := c*n/chunks, (c+1)*n/chunks
 		heaps := make([]knnCandidate, (q1-q0)*k)
 		for i := range heaps {
@@ -267,7 +276,7 @@ func (m *KNN) neighbours(x *mat.Dense) (idx []int, dist []float64) {
 	idx = make([]int, nq*k)
 	dist = make([]float64, nq*k)
 	parallelFor(qBlocks, func(qb int) {
-		q0, q1 := qb*knnQueryBlock, min((qb+1)*knnQueryBlock, nq)
+		q0, q1 := qb*qBlock, min((qb+1)*qBlock, nq)
 		all := make([]knnCandidate, 0, chunks*k)
 		for i := q0; i < q1; i++ {
 			all = all[:0]

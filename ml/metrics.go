@@ -292,3 +292,141 @@ func RocAuc(positive []bool, scores []float64) (auc float64, ok bool) {
 	}
 	return area / (tp * fp), true
 }
+
+// silhouetteMaxRows bounds the rows the silhouette is computed over: its
+// cost grows with the square of the rows.
+const silhouetteMaxRows = 5000
+
+// ClusteringMetrics scores a clustering of the rows of x (n×p), where
+// labels[i] ∈ [0, k) is the cluster of row i and centers (k×p) holds the
+// cluster centres:
+//
+//   - Inertia = Σᵢ ‖xᵢ − c_{labelsᵢ}‖², the k-means objective (lower is
+//     tighter);
+//   - Silhouette is scikit-learn's silhouette_score with the Euclidean
+//     distance: the mean over rows of s(i) = (b(i) − a(i)) / max(a(i), b(i)),
+//     where a(i) is the mean distance from row i to the other rows of its
+//     cluster and b(i) the smallest mean distance from row i to the rows of
+//     another cluster; s(i) = 0 for a row alone in its cluster (and where
+//     a = b = 0). It lies in [−1, 1], higher meaning better separated
+//     clusters. It is nil unless the rows fall into between 2 and n−1
+//     distinct clusters. The cost is O(n²·p), so for more than 5,000 rows
+//     it is computed, as silhouette_score(sample_size=5000) does, over a
+//     sample of 5,000 rows, drawn by a fixed-seed generator so that the
+//     same n gives the same sample.
+//
+// It panics if the dimensions disagree or a label is out of range.
+func ClusteringMetrics(x *mat.Dense, labels []int, centers *mat.Dense) *Metrics {
+	return clusteringMetrics(x, labels, centers, silhouetteMaxRows)
+}
+
+// clusteringMetrics is ClusteringMetrics with the silhouette computed over
+// at most maxRows rows.
+func clusteringMetrics(x *mat.Dense, labels []int, centers *mat.Dense, maxRows int) *Metrics {
+	n, p := x.Dims()
+	k, cp := centers.Dims()
+	if len(labels) != n || (cp != p && n > 0) {
+		panic("ml: ClusteringMetrics: x, labels and centers disagree in size")
+	}
+	for _, l := range labels {
+		if l < 0 || l >= k {
+			panic("ml: ClusteringMetrics: label out of range")
+		}
+	}
+	m := &Metrics{Rows: n}
+	if n == 0 {
+		return m
+	}
+	raw := x.RawMatrix()
+	row := func(i int) []float64 { return raw.Data[i*raw.Stride : i*raw.Stride+p] }
+	segs := rowSegments(n, 4096, maxSegments)
+	partial := make([]float64, len(segs))
+	forEachSegment(segs, func(s int, seg segment) {
+		sum := 0.0
+		for i := seg.lo; i < seg.hi; i++ {
+			sum += sqDist(row(i), centers.RawRowView(labels[i]))
+		}
+		partial[s] = sum
+	})
+	inertia := 0.0
+	for _, v := range partial {
+		inertia += v
+	}
+	m.Inertia = &inertia
+
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	if n > maxRows {
+		rows = newRand(0).Perm(n)[:maxRows]
+		slices.Sort(rows)
+	}
+	if s, ok := silhouette(x, labels, rows, k); ok {
+		m.Silhouette = &s
+	}
+	return m
+}
+
+// silhouette is the mean silhouette coefficient of the given rows of x
+// among themselves (see ClusteringMetrics); ok is false unless they fall
+// into between 2 and len(rows)−1 clusters.
+func silhouette(x *mat.Dense, labels, rows []int, k int) (float64, bool) {
+	_, p := x.Dims()
+	raw := x.RawMatrix()
+	// Gather the rows, and number their clusters 0..used-1.
+	m := len(rows)
+	data := make([]float64, m*p)
+	cluster := make([]int, m)
+	index := make([]int, k)
+	for c := range index {
+		index[c] = -1
+	}
+	used := 0
+	for a, i := range rows {
+		copy(data[a*p:(a+1)*p], raw.Data[i*raw.Stride:i*raw.Stride+p])
+		if index[labels[i]] < 0 {
+			index[labels[i]] = used
+			used++
+		}
+		cluster[a] = index[labels[i]]
+	}
+	if used < 2 || used > m-1 {
+		return 0, false
+	}
+	size := make([]float64, used)
+	for _, c := range cluster {
+		size[c]++
+	}
+	scores := make([]float64, m)
+	const block = 64
+	parallelFor((m+block-1)/block, func(b int) {
+		sums := make([]float64, used)
+		for a := b * block; a < min((b+1)*block, m); a++ {
+			clear(sums)
+			xa := data[a*p : (a+1)*p]
+			for j := range m {
+				sums[cluster[j]] += math.Sqrt(sqDist(xa, data[j*p:(j+1)*p]))
+			}
+			own := cluster[a]
+			if size[own] < 2 {
+				continue // a singleton's coefficient is 0
+			}
+			intra := sums[own] / (size[own] - 1)
+			inter := math.Inf(1)
+			for c, s := range sums {
+				if c != own {
+					inter = min(inter, s/size[c])
+				}
+			}
+			if d := max(intra, inter); d > 0 {
+				scores[a] = (inter - intra) / d
+			}
+		}
+	})
+	total := 0.0
+	for _, s := range scores {
+		total += s
+	}
+	return total / float64(m), true
+}

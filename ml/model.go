@@ -22,16 +22,17 @@ type TrainConfig struct {
 }
 
 // Model is a trained model: the Preprocessor that encodes feature columns,
-// the fitted Estimator, and the target's classes.
+// the fitted Estimator, and the target's classes (or the clusters).
 type Model struct {
 	Algorithm string
 	Task      Task
 	Params    map[string]any // resolved (see ResolveParams)
 	Features  []FeatureInfo  // input schema, in feature order
-	Target    string
+	Target    string         // "" for clustering
 	// Classes are the classification labels, sorted: as strings for a
 	// categorical target, numerically for a numeric one (formatted with
 	// strconv 'g', -1: "0", "1", "10"). Probability column k is Classes[k].
+	// For clustering they name the clusters: "0", "1", ..., "k-1".
 	Classes []string
 
 	prep *Preprocessor
@@ -45,16 +46,25 @@ type shapeChecker interface {
 	checkShape(inputs int, task Task, nClasses int) error
 }
 
+// centerer is implemented by clustering estimators: their cluster centres
+// (k×inputs, in the space of the design matrix), which also give the
+// number of clusters k.
+type centerer interface {
+	ClusterCenters() *mat.Dense
+}
+
 // maxClasses bounds the number of classes, which guards against training a
 // classifier on a continuous target by mistake.
 const maxClasses = 1000
 
 // Train fits a Preprocessor and the configured estimator on features and
-// target. Rows whose target is missing are dropped. It returns an
+// target. Rows whose target is missing are dropped. Clustering takes no
+// target (target must be nil) and uses every row. It returns an
 // *InputError for: an unknown algorithm or bad parameters, an algorithm that
 // does not support the task, no features or no rows, columns of unequal
-// length, regression on a categorical target, fewer than two classes,
-// non-finite values. If ctx is cancelled it returns ctx.Err().
+// length, regression on a categorical target, fewer than two classes, a
+// target for clustering, non-finite values. If ctx is cancelled it returns
+// ctx.Err().
 func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Column) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -78,38 +88,24 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 	if len(features) == 0 {
 		return nil, inputErrorf("no feature columns to train on")
 	}
-	if target == nil {
-		return nil, inputErrorf("no target column")
-	}
-	if err := target.validate(); err != nil {
-		return nil, err
-	}
-	n := target.Len()
-	for _, col := range features {
-		if col.Len() != n {
-			return nil, inputErrorf("feature column %q has %d rows; target %q has %d", col.Name, col.Len(), target.Name, n)
+	var (
+		rows    []int
+		y       []float64
+		classes []string
+	)
+	if task == Clustering {
+		if rows, err = clusteringRows(alg.Name, features, target); err != nil {
+			return nil, err
 		}
-		if col.Name == target.Name {
-			return nil, inputErrorf("column %q is both a feature and the target", col.Name)
+	} else {
+		if rows, err = targetRows(features, target); err != nil {
+			return nil, err
 		}
-	}
-
-	rows := make([]int, 0, n)
-	for i := range n {
-		if !target.IsMissing(i) {
-			rows = append(rows, i)
+		if y, classes, err = encodeTarget(target, rows, task); err != nil {
+			return nil, err
 		}
 	}
-	if len(rows) == 0 {
-		if n == 0 {
-			return nil, inputErrorf("no rows to train on")
-		}
-		return nil, inputErrorf("no rows to train on: target %q is missing in all %d rows", target.Name, n)
-	}
-	y, classes, err := encodeTarget(target, rows, task)
-	if err != nil {
-		return nil, err
-	}
+	n := features[0].Len()
 	// Check features here, where row numbers still refer to the caller's rows.
 	for _, col := range features {
 		if col.Type != Numeric {
@@ -144,16 +140,91 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		}
 		return nil, fmt.Errorf("train %s: %w", alg.Name, err)
 	}
+	targetName := ""
+	if task == Clustering {
+		cl, ok := est.(centerer)
+		if !ok {
+			return nil, fmt.Errorf("train %s: clustering estimator has no cluster centres", alg.Name)
+		}
+		k, _ := cl.ClusterCenters().Dims()
+		classes = clusterNames(k)
+	} else {
+		targetName = target.Name
+	}
 	return &Model{
 		Algorithm: alg.Name,
 		Task:      task,
 		Params:    params,
 		Features:  cloneFeatures(prep.Features),
-		Target:    target.Name,
+		Target:    targetName,
 		Classes:   classes,
 		prep:      prep,
 		est:       est,
 	}, nil
+}
+
+// targetRows checks the target against the features and returns the rows
+// whose target is present.
+func targetRows(features []*Column, target *Column) ([]int, error) {
+	if target == nil {
+		return nil, inputErrorf("no target column")
+	}
+	if err := target.validate(); err != nil {
+		return nil, err
+	}
+	n := target.Len()
+	for _, col := range features {
+		if col.Len() != n {
+			return nil, inputErrorf("feature column %q has %d rows; target %q has %d", col.Name, col.Len(), target.Name, n)
+		}
+		if col.Name == target.Name {
+			return nil, inputErrorf("column %q is both a feature and the target", col.Name)
+		}
+	}
+	rows := make([]int, 0, n)
+	for i := range n {
+		if !target.IsMissing(i) {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		if n == 0 {
+			return nil, inputErrorf("no rows to train on")
+		}
+		return nil, inputErrorf("no rows to train on: target %q is missing in all %d rows", target.Name, n)
+	}
+	return rows, nil
+}
+
+// clusteringRows checks that clustering got no target and features of
+// equal length, and returns all rows.
+func clusteringRows(algorithm string, features []*Column, target *Column) ([]int, error) {
+	if target != nil {
+		return nil, inputErrorf("%s clusters rows without a target: omit the target column %q", algorithm, target.Name)
+	}
+	n := features[0].Len()
+	for _, col := range features[1:] {
+		if col.Len() != n {
+			return nil, inputErrorf("feature column %q has %d rows; %q has %d", col.Name, col.Len(), features[0].Name, n)
+		}
+	}
+	if n == 0 {
+		return nil, inputErrorf("no rows to train on")
+	}
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows, nil
+}
+
+// clusterNames returns the names of k clusters: "0", "1", ..., "k-1".
+func clusterNames(k int) []string {
+	names := make([]string, k)
+	for c := range names {
+		names[c] = strconv.Itoa(c)
+	}
+	return names
 }
 
 // encodeTarget returns the target values of rows as the estimator's y:
@@ -236,7 +307,10 @@ func checkClassCount(target string, classes []string) error {
 type Output struct {
 	Values []float64  // regression: one prediction per row
 	Proba  *mat.Dense // classification: n×len(Classes) class probabilities (nil for no rows)
-	Labels []int      // classification: index into Classes of each row's most probable class
+	// Labels is, for classification, the index into Classes of each row's
+	// most probable class; for clustering, each row's cluster (also an
+	// index into Classes).
+	Labels []int
 }
 
 // Predict predicts from columns given in m.Features order (same names and
@@ -248,7 +322,7 @@ func (m *Model) Predict(features []*Column) (*Output, error) {
 		return nil, err
 	}
 	if features[0].Len() == 0 {
-		if m.Task == Classification {
+		if m.Task == Classification || m.Task == Clustering {
 			return &Output{Labels: []int{}}, nil
 		}
 		return &Output{Values: []float64{}}, nil
@@ -258,6 +332,9 @@ func (m *Model) Predict(features []*Column) (*Output, error) {
 		return nil, err
 	}
 	n, _ := x.Dims()
+	if m.Task == Clustering {
+		return &Output{Labels: m.clusters(x)}, nil
+	}
 	if m.Task == Classification {
 		proba := mat.NewDense(n, len(m.Classes), nil)
 		m.est.Predict(x, proba)
@@ -268,11 +345,31 @@ func (m *Model) Predict(features []*Column) (*Output, error) {
 	return &Output{Values: values}, nil
 }
 
+// clusters returns the cluster of each row of the design matrix x.
+func (m *Model) clusters(x *mat.Dense) []int {
+	n, _ := x.Dims()
+	values := make([]float64, n)
+	m.est.Predict(x, mat.NewDense(n, 1, values))
+	labels := make([]int, n)
+	for i, v := range values {
+		labels[i] = int(v)
+	}
+	return labels
+}
+
 // Evaluate predicts from features and scores the predictions against
 // target (see RegressionMetrics and ClassificationMetrics). Rows whose
 // target is missing are dropped. Classification labels are matched to
 // m.Classes by their text; a label the model never saw counts as a miss.
+//
+// A clustering model is evaluated without a target (target must be nil):
+// the inertia and silhouette of its clusters of the given rows, measured
+// in the model's design space (standardised features, see
+// ClusteringMetrics).
 func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
+	if m.Task == Clustering {
+		return m.evaluateClusters(features, target)
+	}
 	if target == nil {
 		return nil, inputErrorf("no target column to evaluate against")
 	}
@@ -332,6 +429,27 @@ func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
 		proba.SetRow(a, out.Proba.RawRowView(i))
 	}
 	return ClassificationMetrics(yTrue, proba, m.Classes), nil
+}
+
+func (m *Model) evaluateClusters(features []*Column, target *Column) (*Metrics, error) {
+	if target != nil {
+		return nil, inputErrorf("a clustering model is evaluated without a target column; got %q", target.Name)
+	}
+	if err := m.prep.CheckColumns(features); err != nil {
+		return nil, err
+	}
+	if features[0].Len() == 0 {
+		return nil, inputErrorf("no rows to evaluate")
+	}
+	x, err := m.prep.Transform(features)
+	if err != nil {
+		return nil, err
+	}
+	cl, ok := m.est.(centerer)
+	if !ok {
+		return nil, fmt.Errorf("evaluate %s: clustering estimator has no cluster centres", m.Algorithm)
+	}
+	return ClusteringMetrics(x, m.clusters(x), cl.ClusterCenters()), nil
 }
 
 // OutputNames returns the names of the design-matrix columns the estimator
@@ -532,10 +650,17 @@ func LoadModel(data []byte) (*Model, error) {
 		return nil, fmt.Errorf("load model: classification model with %d classes", len(env.Classes))
 	case env.Task == Regression && len(env.Classes) > 0:
 		return nil, fmt.Errorf("load model: regression model with classes")
+	case env.Task == Clustering && !slices.Equal(env.Classes, clusterNames(len(env.Classes))):
+		return nil, fmt.Errorf("load model: clustering model with clusters %q, want \"0\"..\"k-1\"", env.Classes)
+	case env.Task == Clustering && len(env.Classes) == 0:
+		return nil, fmt.Errorf("load model: clustering model with no clusters")
 	}
 	est := alg.newEstimator(params)
 	if err := json.Unmarshal(env.Estimator, est); err != nil {
 		return nil, fmt.Errorf("load model: estimator: %w", err)
+	}
+	if _, ok := est.(centerer); env.Task == Clustering && !ok {
+		return nil, fmt.Errorf("load model: %s has no cluster centres", env.Algorithm)
 	}
 	if sc, ok := est.(shapeChecker); ok {
 		if err := sc.checkShape(env.Preprocessor.Width(), env.Task, len(env.Classes)); err != nil {

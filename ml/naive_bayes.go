@@ -20,8 +20,9 @@ import (
 // "gaussian" (GaussianNB): xⱼ | c ~ N(θcⱼ, σ²cⱼ) with θ and σ² the mean
 // and population variance of feature j over the class's rows, plus
 // ε = varSmoothing·maxⱼ Var(xⱼ) (the largest variance over all training
-// rows; varSmoothing itself if every feature is constant; varSmoothing
-// must be > 0, where scikit-learn also allows 0) so that
+// rows; 1 if every feature is constant, where the prediction is the
+// prior whatever ε; varSmoothing must be > 0, where scikit-learn also
+// allows 0) so that
 // constant features do not give zero variances:
 //
 //	log P(xⱼ | c) = −½·log(2π·σ²cⱼ) − (xⱼ − θcⱼ)²/(2σ²cⱼ)
@@ -152,9 +153,10 @@ func (m *NaiveBayes) Fit(ctx context.Context, x *mat.Dense, y []float64, task Ta
 		}
 		m.Epsilon = m.VarSmoothing * maxVar
 		if m.Epsilon == 0 {
-			// Every feature is constant: any positive variance gives the
-			// same, prior-only, prediction.
-			m.Epsilon = m.VarSmoothing
+			// Every feature is constant, so every class has the same means
+			// and any positive variance gives the same, prior-only,
+			// prediction; 1 keeps the log-likelihoods small and precise.
+			m.Epsilon = 1
 		}
 		for c := range nClasses {
 			for j := range p {
