@@ -51,8 +51,8 @@ func TestTrainErrors(t *testing.T) {
 			NewNumeric("y", []float64{1, 2, 3, 4}), []string{"LINEAR_REGRESSION", "CLASSIFICATION"}},
 		{"bad param", TrainConfig{Algorithm: "LOGISTIC_REGRESSION", Params: map[string]any{"C": -1}}, []*Column{x},
 			NewNumeric("y", []float64{0, 1, 0, 1}), []string{"C", "> 0"}},
-		{"unknown algorithm", TrainConfig{Algorithm: "SVM"}, []*Column{x},
-			NewNumeric("y", []float64{0, 1, 0, 1}), []string{`"SVM"`}},
+		{"unknown algorithm", TrainConfig{Algorithm: "MAGIC"}, []*Column{x},
+			NewNumeric("y", []float64{0, 1, 0, 1}), []string{`"MAGIC"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,7 +74,8 @@ func TestTrainCancelled(t *testing.T) {
 	// The estimator itself stops on a cancelled context (checked by the
 	// optimiser at every evaluation).
 	x, y := syntheticClassification(2000, 10, 4)
-	est := newLogisticRegression(map[string]any{"C": 1.0, "maxIter": 1000, "tol": 1e-12, "fitIntercept": true})
+	params, _ := ResolveParams("LOGISTIC_REGRESSION", map[string]any{"tol": 1e-12})
+	est := newLogisticRegression(params)
 	if err := est.Fit(ctx, x, y, Classification, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("Fit with cancelled context: %v", err)
 	}
@@ -302,7 +303,7 @@ func TestLoadModelErrors(t *testing.T) {
 		"truncated":         s[:len(s)/2],
 		"no format":         strings.Replace(s, `"format":1`, `"fmt":1`, 1),
 		"format 2":          strings.Replace(s, `"format":1`, `"format":2`, 1),
-		"unknown algorithm": strings.Replace(s, `"LOGISTIC_REGRESSION"`, `"SVM"`, 1),
+		"unknown algorithm": strings.Replace(s, `"LOGISTIC_REGRESSION"`, `"MAGIC"`, 1),
 		"wrong task":        strings.Replace(s, `"CLASSIFICATION"`, `"REGRESSION"`, 1),
 		"bad param":         strings.Replace(s, `"C":0.5`, `"C":-1`, 1),
 		"missing weights":   strings.Replace(s, `"Coef":[[`, `"Coef":[[1],[`, 1),

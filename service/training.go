@@ -218,8 +218,11 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 			req.Target, d.ID, strings.Join(columnNames(d), ", "))
 	}
 	task := ml.Task(req.Task)
-	if task == "" && !hasTarget {
-		if task, err = ml.InferTask(info.Name, nil); err != nil {
+	if task == "" {
+		switch {
+		case len(info.Tasks) == 1:
+			task = info.Tasks[0]
+		case !hasTarget:
 			return nil, apperr.BadInputf("target is required for %s", info.Name)
 		}
 	}
