@@ -237,3 +237,63 @@ func TestCompareModels(t *testing.T) {
 	srv.mustFail(compare, map[string]any{"input": map[string]any{"datasetId": iris, "target": "target",
 		"algorithms": []string{"LINEAR_REGRESSION"}}}, "BAD_USER_INPUT", "numeric")
 }
+
+// TestClustering trains k-means without a target and predicts clusters.
+func TestClustering(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", false)).ID
+	features := []string{"sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"}
+	var out struct {
+		TrainModel struct {
+			ID, Status, Task, Target string
+			Error                    *string
+			Classes                  []string
+			Metrics                  struct {
+				Rows                int
+				Silhouette, Inertia *float64
+				Accuracy            *float64
+			}
+			FeatureImportance []any
+		}
+	}
+	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input) { id status error task target classes
+	  metrics { rows silhouette inertia accuracy } featureImportance { feature } } }`,
+		map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "KMEANS", "features": features,
+			"params": map[string]any{"k": 3, "seed": 1}, "split": map[string]any{"method": "NONE"}}}, &out)
+	m := out.TrainModel
+	if m.Status != "READY" || m.Task != "CLUSTERING" || m.Target != "" || strings.Join(m.Classes, ",") != "0,1,2" {
+		t.Fatalf("k-means model = %+v", m)
+	}
+	if m.Metrics.Rows != 150 || m.Metrics.Silhouette == nil || *m.Metrics.Silhouette < 0.3 || m.Metrics.Inertia == nil || m.Metrics.Accuracy != nil {
+		t.Errorf("clustering metrics = %+v", m.Metrics)
+	}
+	if m.FeatureImportance != nil {
+		t.Errorf("clustering has no feature importance, got %v", m.FeatureImportance)
+	}
+	// Rows from the three species land in three different clusters.
+	p := srv.predict(map[string]any{"modelId": m.ID, "save": false, "rows": [][]float64{{5.1, 3.5, 1.4, 0.2}, {6.0, 2.9, 4.5, 1.4}, {7.2, 3.2, 6.0, 2.2}}})
+	seen := map[int]bool{}
+	for _, o := range p.Outputs {
+		if o.Label == nil {
+			t.Fatalf("output %+v has no cluster label", o)
+		}
+		seen[int((*o.Label)[0]-'0')] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("three species fell into clusters %v", seen)
+	}
+	var withCluster struct {
+		Predict struct{ Outputs []struct{ Cluster *int } }
+	}
+	srv.mustDo(`mutation($id: ID!) { predict(input: {modelId: $id, rows: [[5.1, 3.5, 1.4, 0.2]], save: false}) { outputs { cluster } } }`,
+		map[string]any{"id": m.ID}, &withCluster)
+	if c := withCluster.Predict.Outputs[0].Cluster; c == nil || *c < 0 || *c > 2 {
+		t.Errorf("cluster = %v", c)
+	}
+
+	const train = `mutation($input: TrainModelInput!) { trainModel(input: $input) { id } }`
+	srv.mustFail(train, map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "KMEANS", "target": "target"}},
+		"BAD_USER_INPUT", "without a target")
+	srv.mustFail(train, map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "LOGISTIC_REGRESSION"}},
+		"BAD_USER_INPUT", "target is required")
+}
