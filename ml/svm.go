@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -34,10 +36,13 @@ import (
 // Chen & Lin 2005): each step picks the pair (i, j) by second-order
 // working-set selection (WSS3: i maximal violator, j maximising the
 // decrease of the objective) and solves the two-variable problem
-// analytically, until the maximal KKT violation m(α) − M(α) is below Tol.
-// There is no shrinking. Kernel rows are computed on demand and kept in a
-// least-recently-used cache bounded by CacheSize megabytes, shared by all
-// the subproblems of one fit.
+// analytically, until the maximal KKT violation m(α) − M(α) is below Tol,
+// with libsvm's shrinking (rows stuck at a bound leave the active set).
+// Kernel rows are computed on demand: if the whole n×n kernel matrix fits
+// in half of CacheSize megabytes its rows are computed once and shared by
+// all the problems of the fit; otherwise each problem keeps a
+// least-recently-used cache of its rows over its active set (see
+// qMatrix), the budget divided between the problems running at once.
 //
 // K > 2 classes are handled one-vs-one, as libsvm: one binary machine per
 // pair of classes (class a as +1, class b as −1, for a < b), whose decision
@@ -48,9 +53,13 @@ import (
 // fitPlattSigmoid) to decision values from a 5-fold cross-validation of
 // that pair's machine on the pair's training rows (the folds drawn from
 // Seed), and for K > 2 classes the pairwise probabilities are coupled into
-// one distribution (see couplePairwise). The reported class, the argmax of
-// these probabilities, is scikit-learn's predict_proba argmax; it can
-// differ from the one-vs-one vote (SVC.predict) for rows near a boundary.
+// one distribution (see couplePairwise). The predicted class is the
+// one-vs-one vote, as SVC.predict (libsvm: the class with most votes, the
+// first on ties): the Platt probabilities are fitted separately and their
+// argmax can disagree with the vote for rows near a boundary (it does for
+// one iris test row, costing 3% accuracy), so when it does the
+// probabilities are shifted minimally towards the voted class to make it
+// the most probable (see favourVote).
 type SVM struct {
 	Kernel string
 	C      float64
@@ -209,7 +218,16 @@ func (m *SVM) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 	if kern.gamma == 0 {
 		kern.gamma = scaleGamma(xs)
 	}
-	cache := newKernelCache(xs, kern, int64(m.CacheSize*(1<<20)))
+	// The budget, in float64 entries, goes to the whole kernel matrix,
+	// shared by all problems, if it fits in half of it, and otherwise
+	// (or what remains) to the row caches of the problems that run at
+	// the same time.
+	budget := int(m.CacheSize * (1 << 20) / 8)
+	share := n*n <= budget/2
+	data := newKernelData(xs, kern, share)
+	if share {
+		budget -= n * n
+	}
 
 	// One pair per couple of classes, in libsvm's order, each with its
 	// own cross-validation permutation drawn from a generator seeded from
@@ -238,13 +256,14 @@ func (m *SVM) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 			tasks = append(tasks, svmTask{pair: pi, fold: f})
 		}
 	}
+	taskBudget := budget / max(min(runtime.GOMAXPROCS(0), len(tasks)), 1)
 	errs := make([]error, len(tasks))
 	parallelFor(len(tasks), func(t int) {
 		if ctx.Err() != nil {
 			errs[t] = ctx.Err()
 			return
 		}
-		errs[t] = m.runTask(ctx, cache, pairs[tasks[t].pair], tasks[t].fold)
+		errs[t] = m.runTask(ctx, data, taskBudget, pairs[tasks[t].pair], tasks[t].fold)
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -316,10 +335,10 @@ func scaleGamma(x *mat.Dense) float64 {
 // runTask solves one SMO problem of pair: a cross-validation fold, whose
 // machine then scores the fold's held-out rows into pair.dec, or the final
 // machine. Tasks of one pair write disjoint parts of it.
-func (m *SVM) runTask(ctx context.Context, cache *kernelCache, pair *svmPair, fold int) error {
+func (m *SVM) runTask(ctx context.Context, data *kernelData, budget int, pair *svmPair, fold int) error {
 	l := len(pair.rows)
 	if fold == plattFolds {
-		res, err := solveSMO(ctx, cache, pair.rows, pair.y, m.C, m.Tol, m.MaxIter)
+		res, err := solveSMO(ctx, newQMatrix(data, pair.rows, budget), pair.y, m.C, m.Tol, m.MaxIter)
 		pair.result = res
 		return err
 	}
@@ -354,23 +373,25 @@ func (m *SVM) runTask(ctx context.Context, cache *kernelCache, pair *svmPair, fo
 		}
 		return nil
 	}
-	res, err := solveSMO(ctx, cache, rows, y, m.C, m.Tol, m.MaxIter)
+	res, err := solveSMO(ctx, newQMatrix(data, rows, budget), y, m.C, m.Tol, m.MaxIter)
 	if err != nil {
 		return err
 	}
-	// f(x) = Σ yₖαₖK(xₖ, x) − ρ, read from the (cached) rows of the
-	// support vectors: K is symmetric.
-	for _, i := range heldOut {
+	// f(x) = Σ yₖαₖK(xₖ, x) − ρ on the held-out rows.
+	heldRows := make([]int, len(heldOut))
+	for h, i := range heldOut {
+		heldRows[h] = pair.rows[i]
 		pair.dec[i] = -res.rho
 	}
+	kv := make([]float64, len(heldOut))
 	for k, a := range res.alpha {
 		if a == 0 {
 			continue
 		}
-		kr := cache.row(rows[k])
+		data.entries(rows[k], heldRows, kv)
 		coef := y[k] * a
-		for _, i := range heldOut {
-			pair.dec[i] += coef * kr[pair.rows[i]]
+		for h, i := range heldOut {
+			pair.dec[i] += coef * kv[h]
 		}
 	}
 	return nil
@@ -425,10 +446,7 @@ func (m *SVM) assemble(xs *mat.Dense, start []int, pairs []*svmPair) {
 // Predict implements Estimator: dst (n×K) receives the Platt-scaled class
 // probabilities.
 func (m *SVM) Predict(x *mat.Dense, dst *mat.Dense) {
-	n, _ := x.Dims()
-	segs := rowSegments(n, 256, 4*maxSegments)
-	forEachSegment(segs, func(_ int, seg segment) {
-		dec := m.decisionValues(x.Slice(seg.lo, seg.hi, 0, m.inputs()).(*mat.Dense))
+	m.forEachBlock(x, func(lo int, dec *mat.Dense) {
 		k := m.Classes
 		r := make([][]float64, k)
 		q := make([][]float64, k)
@@ -437,59 +455,115 @@ func (m *SVM) Predict(x *mat.Dense, dst *mat.Dense) {
 			q[c] = make([]float64, k)
 		}
 		qp := make([]float64, k)
-		for i := range seg.hi - seg.lo {
-			m.probabilities(dec.RawRowView(i), r, q, qp, dst.RawRowView(seg.lo+i))
+		votes := m.votes(dec)
+		n, _ := dec.Dims()
+		for i := range n {
+			p := dst.RawRowView(lo + i)
+			m.probabilities(dec.RawRowView(i), r, q, qp, p)
+			favourVote(p, votes[i])
 		}
 	})
 }
 
-// inputs is the number of input columns the model was fitted on.
-func (m *SVM) inputs() int {
-	if len(m.SupportVectors) == 0 {
-		return 0
+// favourVote makes class v the single most probable one in the
+// distribution p, if it is not already, by the smallest shift of mass
+// towards it: p ← (1−λ)·p + λ·e_v, which keeps the order of the other
+// classes and the sum. With d = max_{c≠v} p_c − p_v ≥ 0, λ = d′/(1+d′) for
+// d′ = d + 1e-9 leaves p_v ahead by about 1e-9.
+func favourVote(p []float64, v int) {
+	top := 0.0
+	for c, pc := range p {
+		if c != v {
+			top = max(top, pc)
+		}
 	}
-	return len(m.SupportVectors[0])
+	if p[v] > top {
+		return
+	}
+	d := top - p[v] + 1e-9
+	lambda := d / (1 + d)
+	for c := range p {
+		p[c] *= 1 - lambda
+	}
+	p[v] += lambda
+}
+
+// svmPredictBlock is the number of rows whose kernel values against all
+// support vectors are computed at once (bounding the memory of Predict).
+const svmPredictBlock = 256
+
+// forEachBlock calls fn with the decision values (see decisionValues) of
+// consecutive blocks of rows of x, starting at row lo, in parallel.
+func (m *SVM) forEachBlock(x *mat.Dense, fn func(lo int, dec *mat.Dense)) {
+	n, p := x.Dims()
+	if n == 0 {
+		return
+	}
+	sup := m.support(p)
+	blocks := (n + svmPredictBlock - 1) / svmPredictBlock
+	parallelFor(blocks, func(b int) {
+		lo, hi := b*svmPredictBlock, min((b+1)*svmPredictBlock, n)
+		fn(lo, sup.decisionValues(x.Slice(lo, hi, 0, p).(*mat.Dense)))
+	})
+}
+
+// svmSupport is the support-vector state of a fitted SVM arranged for
+// computing decision values.
+type svmSupport struct {
+	m     *SVM
+	kern  svmKernel
+	sv    *mat.Dense // support vectors, one per row
+	norm  []float64  // their squared norms
+	start []int      // class c's support vectors are rows start[c]..start[c+1]−1
+}
+
+func (m *SVM) support(p int) *svmSupport {
+	nSV := len(m.SupportVectors)
+	s := &svmSupport{
+		m:     m,
+		kern:  svmKernel{kind: m.Kernel, gamma: m.KernelGamma, coef0: m.Coef0, degree: m.Degree},
+		sv:    mat.NewDense(nSV, p, nil),
+		norm:  make([]float64, nSV),
+		start: make([]int, m.Classes+1),
+	}
+	for t, v := range m.SupportVectors {
+		s.sv.SetRow(t, v)
+		s.norm[t] = floats.Dot(v, v)
+	}
+	for c, cnt := range m.SupportCounts {
+		s.start[c+1] = s.start[c] + cnt
+	}
+	return s
 }
 
 // decisionValues returns the n×(K(K−1)/2) decision values of the
 // one-vs-one machines for the rows of x.
-func (m *SVM) decisionValues(x *mat.Dense) *mat.Dense {
-	n, p := x.Dims()
-	nSV := len(m.SupportVectors)
-	pairs := m.Classes * (m.Classes - 1) / 2
-	dec := mat.NewDense(n, pairs, nil)
-	kern := svmKernel{kind: m.Kernel, gamma: m.KernelGamma, coef0: m.Coef0, degree: m.Degree}
-	sv := mat.NewDense(nSV, p, nil)
-	svNorm := make([]float64, nSV)
-	for t, v := range m.SupportVectors {
-		sv.SetRow(t, v)
-		svNorm[t] = dot(v, v)
-	}
-	start := make([]int, m.Classes+1)
-	for c, cnt := range m.SupportCounts {
-		start[c+1] = start[c] + cnt
-	}
+func (s *svmSupport) decisionValues(x *mat.Dense) *mat.Dense {
+	m := s.m
+	n, _ := x.Dims()
+	nSV, _ := s.sv.Dims()
+	dec := mat.NewDense(n, m.Classes*(m.Classes-1)/2, nil)
 	// K(x, sv) for all rows and support vectors at once: x·svᵀ, then the
 	// kernel applied entrywise.
 	kx := mat.NewDense(n, nSV, nil)
-	kx.Mul(x, sv.T())
+	kx.Mul(x, s.sv.T())
 	for i := range n {
 		xi := x.RawRowView(i)
-		kern.transform(kx.RawRowView(i), dot(xi, xi), svNorm)
 		ki := kx.RawRowView(i)
+		s.kern.transform(ki, floats.Dot(xi, xi), s.norm)
 		d := dec.RawRowView(i)
 		q := 0
 		for a := range m.Classes {
 			for b := a + 1; b < m.Classes; b++ {
-				s := m.Intercept[q]
+				v := m.Intercept[q]
 				ca, cb := m.DualCoef[b-1], m.DualCoef[a]
-				for t := start[a]; t < start[a+1]; t++ {
-					s += ca[t] * ki[t]
+				for t := s.start[a]; t < s.start[a+1]; t++ {
+					v += ca[t] * ki[t]
 				}
-				for t := start[b]; t < start[b+1]; t++ {
-					s += cb[t] * ki[t]
+				for t := s.start[b]; t < s.start[b+1]; t++ {
+					v += cb[t] * ki[t]
 				}
-				d[q] = s
+				d[q] = v
 				q++
 			}
 		}
@@ -617,7 +691,7 @@ func (k svmKernel) transform(row []float64, xNorm float64, zNorm []float64) {
 		}
 	case kernelPoly:
 		for j, d := range row {
-			row[j] = powInt(k.gamma*d+k.coef0, k.degree)
+			row[j] = intPower(k.gamma*d+k.coef0, k.degree)
 		}
 	case kernelSigmoid:
 		for j, d := range row {
@@ -626,8 +700,8 @@ func (k svmKernel) transform(row []float64, xNorm float64, zNorm []float64) {
 	}
 }
 
-// powInt returns b^e for e ≥ 0 by repeated squaring.
-func powInt(b float64, e int) float64 {
+// intPower returns b^e for e ≥ 0 by repeated squaring.
+func intPower(b float64, e int) float64 {
 	r := 1.0
 	for ; e > 0; e >>= 1 {
 		if e&1 == 1 {
@@ -638,112 +712,283 @@ func powInt(b float64, e int) float64 {
 	return r
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i, v := range a {
-		s += v * b[i]
+// value returns K(x, z) from xᵀz and the squared norms.
+func (k svmKernel) value(xz, xNorm, zNorm float64) float64 {
+	switch k.kind {
+	case kernelRBF:
+		return math.Exp(-k.gamma * max(xNorm+zNorm-2*xz, 0))
+	case kernelPoly:
+		return intPower(k.gamma*xz+k.coef0, k.degree)
+	case kernelSigmoid:
+		return math.Tanh(k.gamma*xz + k.coef0)
 	}
-	return s
+	return xz
 }
 
-// kernelCache computes rows K(xᵢ, ·) of the kernel matrix of the training
-// rows x on demand and keeps the most recently used ones, within a memory
-// budget. It is safe for concurrent use: rows are never modified once
-// computed, so a row handed out stays valid after eviction (it is then
-// merely no longer shared).
-type kernelCache struct {
-	x      *mat.Dense
-	kern   svmKernel
-	norm   []float64 // ‖xᵢ‖²
-	diag   []float64 // K(xᵢ, xᵢ)
-	budget int       // maximum number of cached rows
+// kernelData is the class-sorted training design of a fit with its
+// kernel. When the whole kernel matrix fits in the cache budget, its rows
+// are computed once on first use and shared by all the SMO problems of the
+// fit (which overlap: the machines of classes (a, b) and (a, c), and a
+// machine and its cross-validation folds); it is safe for concurrent use.
+type kernelData struct {
+	x    *mat.Dense
+	kern svmKernel
+	norm []float64 // ‖xᵢ‖²
+	diag []float64 // K(xᵢ, xᵢ)
 
-	mu   sync.Mutex
-	rows [][]float64
-	// LRU list over the cached rows: a doubly linked list through prev
-	// and next (−1 = none), most recently used at head.
-	prev, next []int
-	head, tail int
-	cached     int
+	sharedMu sync.Mutex
+	shared   [][]float64 // nil if the matrix does not fit; else rows, nil until computed
 }
 
-func newKernelCache(x *mat.Dense, kern svmKernel, budgetBytes int64) *kernelCache {
+func newKernelData(x *mat.Dense, kern svmKernel, share bool) *kernelData {
 	n, _ := x.Dims()
-	c := &kernelCache{
-		x: x, kern: kern,
-		norm: make([]float64, n), diag: make([]float64, n),
-		rows: make([][]float64, n), prev: make([]int, n), next: make([]int, n),
-		head: -1, tail: -1,
-	}
-	// Room for at least the two rows of one step of every worker.
-	c.budget = int(max(budgetBytes/int64(8*max(n, 1)), 4*maxSegments))
+	d := &kernelData{x: x, kern: kern, norm: make([]float64, n), diag: make([]float64, n)}
 	for i := range n {
 		xi := x.RawRowView(i)
-		c.norm[i] = dot(xi, xi)
-		d := []float64{c.norm[i]}
-		kern.transform(d, c.norm[i], c.norm[i:i+1])
-		c.diag[i] = d[0]
+		d.norm[i] = floats.Dot(xi, xi)
+		d.diag[i] = kern.value(d.norm[i], d.norm[i], d.norm[i])
 	}
-	return c
+	if share {
+		d.shared = make([][]float64, n)
+	}
+	return d
 }
 
-// row returns K(xᵢ, xⱼ) for all training rows j. The caller must not
-// modify it.
-func (c *kernelCache) row(i int) []float64 {
-	c.mu.Lock()
-	if r := c.rows[i]; r != nil {
-		c.unlink(i)
-		c.pushFront(i)
-		c.mu.Unlock()
+// sharedRow returns the whole kernel row K(xᵢ, ·), computing it on first
+// use. Rows are never modified once stored.
+func (d *kernelData) sharedRow(i int) []float64 {
+	d.sharedMu.Lock()
+	r := d.shared[i]
+	d.sharedMu.Unlock()
+	if r != nil {
 		return r
 	}
-	c.mu.Unlock()
-
-	n, p := c.x.Dims()
-	r := make([]float64, n)
-	raw := c.x.RawMatrix()
-	blas64.Gemv(blas.NoTrans, 1, raw, blas64.Vector{N: p, Inc: 1, Data: c.x.RawRowView(i)}, 0, blas64.Vector{N: n, Inc: 1, Data: r})
-	c.kern.transform(r, c.norm[i], c.norm)
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if prior := c.rows[i]; prior != nil { // computed concurrently by another caller
+	n, p := d.x.Dims()
+	r = make([]float64, n)
+	blas64.Gemv(blas.NoTrans, 1, d.x.RawMatrix(), blas64.Vector{N: p, Inc: 1, Data: d.x.RawRowView(i)}, 0, blas64.Vector{N: n, Inc: 1, Data: r})
+	d.kern.transform(r, d.norm[i], d.norm)
+	d.sharedMu.Lock()
+	defer d.sharedMu.Unlock()
+	if prior := d.shared[i]; prior != nil { // computed concurrently by another caller
 		return prior
 	}
-	if c.cached >= c.budget {
-		lru := c.tail
-		c.unlink(lru)
-		c.rows[lru] = nil
-		c.cached--
-	}
-	c.rows[i] = r
-	c.pushFront(i)
-	c.cached++
+	d.shared[i] = r
 	return r
 }
 
-func (c *kernelCache) unlink(i int) {
-	if c.prev[i] >= 0 {
-		c.next[c.prev[i]] = c.next[i]
-	} else {
-		c.head = c.next[i]
+// entries sets dst[a] = K(x_r, x_{cols[a]}).
+func (d *kernelData) entries(r int, cols []int, dst []float64) {
+	if d.shared != nil {
+		row := d.sharedRow(r)
+		for a, c := range cols {
+			dst[a] = row[c]
+		}
+		return
 	}
-	if c.next[i] >= 0 {
-		c.prev[c.next[i]] = c.prev[i]
-	} else {
-		c.tail = c.prev[i]
+	xr, nr := d.x.RawRowView(r), d.norm[r]
+	for a, c := range cols {
+		dst[a] = d.kern.value(floats.Dot(xr, d.x.RawRowView(c)), nr, d.norm[c])
 	}
 }
 
-func (c *kernelCache) pushFront(i int) {
-	c.prev[i], c.next[i] = -1, c.head
-	if c.head >= 0 {
-		c.prev[c.head] = i
+// qMatrix holds the kernel rows of one SMO problem, over its positions
+// 0..l−1 (training rows rows[·]), and the problem's active set (the
+// positions not shrunk, ascending), as libsvm's Q matrix and Cache.
+//
+// If the fit shares the whole kernel matrix, rows are read from it.
+// Otherwise rows are computed on demand over the active positions only,
+// stored compactly (entry a is for active[a]) or in full (entry t for
+// position t), and the least recently used ones are evicted to keep at
+// most budget entries; when the active set shrinks, the cached compact
+// rows are compacted further, so that more of them fit.
+//
+// Rows are handed out with an index: the value for active position
+// active[a] (compactRow) or position t (fullRow) is row[index[a or t]].
+type qMatrix struct {
+	data       *kernelData
+	rows       []int
+	active     []int
+	isActive   []bool
+	activeRows []int // rows[active[a]]
+	iota       []int // 0, 1, …, l−1
+
+	budget, used int
+	vals         [][]float64 // by position: nil if not cached
+	full         []bool
+	// LRU list through prev and next (−1 = none), most recent at head.
+	prev, next []int
+	head, tail int
+}
+
+func newQMatrix(data *kernelData, rows []int, budget int) *qMatrix {
+	l := len(rows)
+	q := &qMatrix{data: data, rows: rows, active: make([]int, l), isActive: make([]bool, l),
+		activeRows: append([]int(nil), rows...), iota: make([]int, l),
+		budget: max(budget, 4*l), // room for the rows of a step
+		vals:   make([][]float64, l), full: make([]bool, l),
+		prev: make([]int, l), next: make([]int, l), head: -1, tail: -1}
+	for t := range l {
+		q.active[t] = t
+		q.isActive[t] = true
+		q.iota[t] = t
 	}
-	c.head = i
-	if c.tail < 0 {
-		c.tail = i
+	return q
+}
+
+// compactRow returns K(x_t, x_u) for the active positions u = active[a]
+// as row[index[a]].
+func (q *qMatrix) compactRow(t int) (row []float64, index []int) {
+	if q.data.shared != nil {
+		return q.data.sharedRow(q.rows[t]), q.activeRows
 	}
+	if v := q.vals[t]; v != nil {
+		q.touch(t)
+		if q.full[t] {
+			return v, q.active
+		}
+		return v, q.iota
+	}
+	v := make([]float64, len(q.active))
+	q.data.entries(q.rows[t], q.activeRows, v)
+	q.store(t, v, len(q.active) == len(q.rows))
+	return v, q.iota
+}
+
+// fullRow returns K(x_t, x_u) for all positions u as row[index[u]].
+func (q *qMatrix) fullRow(t int) (row []float64, index []int) {
+	if q.data.shared != nil {
+		return q.data.sharedRow(q.rows[t]), q.rows
+	}
+	if v := q.vals[t]; v != nil && q.full[t] {
+		q.touch(t)
+		return v, q.iota
+	}
+	v := make([]float64, len(q.rows))
+	if c := q.vals[t]; c != nil {
+		// Extend the cached compact row: compute the inactive positions only.
+		var missing, missingRows []int
+		for u, r := range q.rows {
+			if !q.isActive[u] {
+				missing = append(missing, u)
+				missingRows = append(missingRows, r)
+			}
+		}
+		for a, u := range q.active {
+			v[u] = c[a]
+		}
+		w := make([]float64, len(missing))
+		q.data.entries(q.rows[t], missingRows, w)
+		for b, u := range missing {
+			v[u] = w[b]
+		}
+	} else {
+		q.data.entries(q.rows[t], q.rows, v)
+	}
+	q.store(t, v, true)
+	return v, q.iota
+}
+
+func (q *qMatrix) store(t int, v []float64, full bool) {
+	if q.vals[t] != nil {
+		q.drop(t)
+	}
+	for q.used+len(v) > q.budget && q.tail >= 0 {
+		q.drop(q.tail)
+	}
+	q.vals[t], q.full[t] = v, full
+	q.used += len(v)
+	q.pushFront(t)
+}
+
+func (q *qMatrix) drop(t int) {
+	q.unlink(t)
+	q.used -= len(q.vals[t])
+	q.vals[t] = nil
+}
+
+func (q *qMatrix) touch(t int) {
+	if q.head != t {
+		q.unlink(t)
+		q.pushFront(t)
+	}
+}
+
+func (q *qMatrix) unlink(t int) {
+	if q.prev[t] >= 0 {
+		q.next[q.prev[t]] = q.next[t]
+	} else {
+		q.head = q.next[t]
+	}
+	if q.next[t] >= 0 {
+		q.prev[q.next[t]] = q.prev[t]
+	} else {
+		q.tail = q.prev[t]
+	}
+}
+
+func (q *qMatrix) pushFront(t int) {
+	q.prev[t], q.next[t] = -1, q.head
+	if q.head >= 0 {
+		q.prev[q.head] = t
+	}
+	q.head = t
+	if q.tail < 0 {
+		q.tail = t
+	}
+}
+
+// shrink removes the positions for which remove is true from the active
+// set and compacts the cached compact rows accordingly.
+func (q *qMatrix) shrink(remove func(t int) bool) {
+	old := q.active
+	var kept []int
+	for _, t := range old {
+		if remove(t) {
+			q.isActive[t] = false
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == len(old) {
+		return
+	}
+	for t := q.head; t >= 0; t = q.next[t] {
+		if q.full[t] {
+			continue
+		}
+		v := q.vals[t]
+		w := make([]float64, 0, len(kept))
+		for a, u := range old {
+			if q.isActive[u] {
+				w = append(w, v[a])
+			}
+		}
+		q.used += len(w) - len(v)
+		q.vals[t] = w
+	}
+	q.active = kept
+	q.activeRows = q.activeRows[:0]
+	for _, t := range kept {
+		q.activeRows = append(q.activeRows, q.rows[t])
+	}
+}
+
+// unshrink makes every position active again, dropping the compact rows
+// (which lack the returning positions).
+func (q *qMatrix) unshrink() {
+	for t := q.head; t >= 0; {
+		next := q.next[t]
+		if !q.full[t] {
+			q.drop(t)
+		}
+		t = next
+	}
+	q.active = q.active[:0]
+	for t := range q.rows {
+		q.active = append(q.active, t)
+		q.isActive[t] = true
+	}
+	q.activeRows = append(q.activeRows[:0], q.rows...)
 }
 
 // smoResult is the solution of one binary C-SVC dual problem.
@@ -758,147 +1003,288 @@ type smoResult struct {
 // kernel that is not positive definite), as libsvm's TAU.
 const smoTau = 1e-12
 
-// solveSMO solves the C-SVC dual (see SVM) on the training rows rows with
-// labels y (±1) by SMO with libsvm's second-order working-set selection,
-// from α = 0, until the maximal violation m(α) − M(α) < tol or maxIter
-// steps (≤ 0: libsvm's bound max(10⁷, 100·l)).
-func solveSMO(ctx context.Context, cache *kernelCache, rows []int, y []float64, c, tol float64, maxIter int) (smoResult, error) {
-	l := len(rows)
+// smoSolver solves one C-SVC dual problem (see SVM) by SMO as libsvm's
+// Solver: second-order working-set selection and shrinking, on the
+// positions of q with labels y (±1).
+type smoSolver struct {
+	q   *qMatrix
+	y   []float64
+	c   float64
+	tol float64
+
+	alpha []float64
+	// grad is the gradient Qα − e of the dual objective (kept up to date
+	// on the active positions only) and gradBar its part due to the
+	// positions at the upper bound, C·Σ_{αⱼ=C} Q·ⱼ, from which the
+	// gradient of shrunk positions is reconstructed.
+	grad, gradBar []float64
+	qd            []float64 // K(xₜ, xₜ)
+	unshrunk      bool      // whether the one-time unshrinking near the optimum happened
+}
+
+// solveSMO solves the C-SVC dual on the positions of q with labels y from
+// α = 0 until the maximal violation m(α) − M(α) < tol or maxIter steps
+// (≤ 0: libsvm's bound max(10⁷, 100·l)).
+func solveSMO(ctx context.Context, q *qMatrix, y []float64, c, tol float64, maxIter int) (smoResult, error) {
+	l := len(q.rows)
 	if maxIter <= 0 {
 		maxIter = max(10_000_000, 100*l)
 	}
-	alpha := make([]float64, l)
-	// grad is ∇ of the dual objective: Qα − e.
-	grad := make([]float64, l)
-	qd := make([]float64, l)
-	for t, r := range rows {
-		grad[t] = -1
-		qd[t] = cache.diag[r]
+	s := &smoSolver{q: q, y: y, c: c, tol: tol,
+		alpha: make([]float64, l), grad: make([]float64, l), gradBar: make([]float64, l),
+		qd: make([]float64, l)}
+	for t, r := range q.rows {
+		s.grad[t] = -1
+		s.qd[t] = q.data.diag[r]
 	}
-	res := smoResult{alpha: alpha}
-	for {
-		if res.iterations >= maxIter {
-			break
-		}
+	res := smoResult{alpha: s.alpha}
+	// Shrink every min(l, 1000) steps, as libsvm.
+	counter := min(l, 1000) + 1
+	for res.iterations < maxIter {
 		if res.iterations%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
 		}
-		// i: the maximal violator, maximising −yₜ∇ₜ over the rows that can
-		// move up (yₜ = +1, αₜ < C) or down (yₜ = −1, αₜ > 0).
-		gmax, i := math.Inf(-1), -1
-		for t := range l {
-			if y[t] > 0 {
-				if alpha[t] < c && -grad[t] >= gmax {
-					gmax, i = -grad[t], t
-				}
-			} else if alpha[t] > 0 && grad[t] >= gmax {
-				gmax, i = grad[t], t
-			}
+		if counter--; counter == 0 {
+			counter = min(l, 1000)
+			s.shrink()
 		}
-		if i < 0 {
-			res.converged = true
-			break
+		i, j, kij, ok := s.selectWorkingSet()
+		if !ok {
+			// Optimal on the active positions: check all of them.
+			s.reconstructGradient()
+			if i, j, kij, ok = s.selectWorkingSet(); !ok {
+				res.converged = true
+				break
+			}
+			counter = 1 // shrink again at the next step
 		}
-		ki := cache.row(rows[i])
-		// j: among the rows violating with i, the one whose two-variable
-		// step decreases the objective most, −(gmax + yⱼ∇ⱼ... )²/curvature;
-		// gmax2 tracks M(α) for the stopping test.
-		gmax2, j, objMin := math.Inf(-1), -1, math.Inf(1)
-		for t := range l {
-			var gradDiff float64
-			if y[t] > 0 {
-				if alpha[t] <= 0 {
-					continue
-				}
-				gmax2 = max(gmax2, grad[t])
-				gradDiff = gmax + grad[t]
-			} else {
-				if alpha[t] >= c {
-					continue
-				}
-				gmax2 = max(gmax2, -grad[t])
-				gradDiff = gmax - grad[t]
-			}
-			if gradDiff <= 0 {
-				continue
-			}
-			quad := qd[i] + qd[t] - 2*ki[rows[t]]
-			if quad <= 0 {
-				quad = smoTau
-			}
-			if obj := -gradDiff * gradDiff / quad; obj <= objMin {
-				j, objMin = t, obj
-			}
-		}
-		if gmax+gmax2 < tol || j < 0 {
-			res.converged = true
-			break
-		}
-		kj := cache.row(rows[j])
 		res.iterations++
-
-		// Solve the two-variable subproblem analytically and clip to the box.
-		oldI, oldJ := alpha[i], alpha[j]
-		quad := qd[i] + qd[j] - 2*ki[rows[j]]
-		if quad <= 0 {
-			quad = smoTau
-		}
-		if y[i] != y[j] {
-			delta := (-grad[i] - grad[j]) / quad
-			diff := alpha[i] - alpha[j]
-			alpha[i] += delta
-			alpha[j] += delta
-			if diff > 0 {
-				if alpha[j] < 0 {
-					alpha[j], alpha[i] = 0, diff
-				}
-			} else if alpha[i] < 0 {
-				alpha[i], alpha[j] = 0, -diff
-			}
-			if diff > 0 { // C_i − C_j = 0
-				if alpha[i] > c {
-					alpha[i], alpha[j] = c, c-diff
-				}
-			} else if alpha[j] > c {
-				alpha[j], alpha[i] = c, c+diff
-			}
-		} else {
-			delta := (grad[i] - grad[j]) / quad
-			sum := alpha[i] + alpha[j]
-			alpha[i] -= delta
-			alpha[j] += delta
-			if sum > c {
-				if alpha[i] > c {
-					alpha[i], alpha[j] = c, sum-c
-				}
-			} else if alpha[j] < 0 {
-				alpha[j], alpha[i] = 0, sum
-			}
-			if sum > c {
-				if alpha[j] > c {
-					alpha[j], alpha[i] = c, sum-c
-				}
-			} else if alpha[i] < 0 {
-				alpha[i], alpha[j] = 0, sum
-			}
-		}
-
-		// ∇ₜ += Qₜᵢ·Δαᵢ + Qₜⱼ·Δαⱼ, with Qₜᵢ = yₜyᵢK(t, i).
-		di := y[i] * (alpha[i] - oldI)
-		dj := y[j] * (alpha[j] - oldJ)
-		for t, r := range rows {
-			grad[t] += y[t] * (di*ki[r] + dj*kj[r])
-		}
+		s.step(i, j, kij)
 	}
-	res.rho = smoRho(alpha, grad, y, c)
+	s.reconstructGradient()
+	res.rho = smoRho(s.alpha, s.grad, y, c)
 	return res, nil
 }
 
+// selectWorkingSet returns the pair (i, j) to optimise, by libsvm's WSS3
+// over the active positions, and K(xᵢ, xⱼ); ok is false
+// if the active positions satisfy the optimality conditions to within tol.
+func (s *smoSolver) selectWorkingSet() (i, j int, kij float64, ok bool) {
+	alpha, grad, y, c := s.alpha, s.grad, s.y, s.c
+	active := s.q.active
+	// i: the maximal violator, maximising −yₜ∇ₜ over the positions that
+	// can move up (yₜ = +1, αₜ < C) or down (yₜ = −1, αₜ > 0).
+	gmax := math.Inf(-1)
+	i = -1
+	for _, t := range active {
+		if y[t] > 0 {
+			if alpha[t] < c && -grad[t] >= gmax {
+				gmax, i = -grad[t], t
+			}
+		} else if alpha[t] > 0 && grad[t] >= gmax {
+			gmax, i = grad[t], t
+		}
+	}
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	ki, idx := s.q.compactRow(i)
+	// j: among the positions violating together with i, the one whose
+	// two-variable step decreases the objective most, by −b²/a with b the
+	// violation and a = K(i,i) + K(j,j) − 2K(i,j) the curvature; gmax2
+	// tracks −M(α) for the stopping test.
+	gmax2, objMin := math.Inf(-1), math.Inf(1)
+	j = -1
+	for a, t := range active {
+		var gradDiff float64
+		if y[t] > 0 {
+			if alpha[t] <= 0 {
+				continue
+			}
+			gmax2 = max(gmax2, grad[t])
+			gradDiff = gmax + grad[t]
+		} else {
+			if alpha[t] >= c {
+				continue
+			}
+			gmax2 = max(gmax2, -grad[t])
+			gradDiff = gmax - grad[t]
+		}
+		if gradDiff <= 0 {
+			continue
+		}
+		kit := ki[idx[a]]
+		quad := s.qd[i] + s.qd[t] - 2*kit
+		if quad <= 0 {
+			quad = smoTau
+		}
+		if obj := -gradDiff * gradDiff / quad; obj <= objMin {
+			j, kij, objMin = t, kit, obj
+		}
+	}
+	if gmax+gmax2 < s.tol || j < 0 {
+		return 0, 0, 0, false
+	}
+	return i, j, kij, true
+}
+
+// step solves the two-variable subproblem in (αᵢ, αⱼ) analytically, clips
+// it to the box and updates the gradients. kij = K(xᵢ, xⱼ).
+func (s *smoSolver) step(i, j int, kij float64) {
+	alpha, grad, y, c := s.alpha, s.grad, s.y, s.c
+	oldI, oldJ := alpha[i], alpha[j]
+	quad := s.qd[i] + s.qd[j] - 2*kij
+	if quad <= 0 {
+		quad = smoTau
+	}
+	if y[i] != y[j] {
+		delta := (-grad[i] - grad[j]) / quad
+		diff := alpha[i] - alpha[j]
+		alpha[i] += delta
+		alpha[j] += delta
+		if diff > 0 {
+			if alpha[j] < 0 {
+				alpha[j], alpha[i] = 0, diff
+			}
+		} else if alpha[i] < 0 {
+			alpha[i], alpha[j] = 0, -diff
+		}
+		if diff > 0 { // libsvm's diff > C_i − C_j, with equal bounds
+			if alpha[i] > c {
+				alpha[i], alpha[j] = c, c-diff
+			}
+		} else if alpha[j] > c {
+			alpha[j], alpha[i] = c, c+diff
+		}
+	} else {
+		delta := (grad[i] - grad[j]) / quad
+		sum := alpha[i] + alpha[j]
+		alpha[i] -= delta
+		alpha[j] += delta
+		if sum > c {
+			if alpha[i] > c {
+				alpha[i], alpha[j] = c, sum-c
+			}
+		} else if alpha[j] < 0 {
+			alpha[j], alpha[i] = 0, sum
+		}
+		if sum > c {
+			if alpha[j] > c {
+				alpha[j], alpha[i] = c, sum-c
+			}
+		} else if alpha[i] < 0 {
+			alpha[i], alpha[j] = 0, sum
+		}
+	}
+
+	// ∇ₜ += Qₜᵢ·Δαᵢ + Qₜⱼ·Δαⱼ on the active positions, Qₜᵢ = yₜyᵢK(t, i).
+	di := y[i] * (alpha[i] - oldI)
+	dj := y[j] * (alpha[j] - oldJ)
+	// Fetch j's row first: fetching i's (cached by the selection) cannot
+	// then evict it.
+	kj, idxJ := s.q.compactRow(j)
+	ki, idxI := s.q.compactRow(i)
+	for a, t := range s.q.active {
+		grad[t] += y[t] * (di*ki[idxI[a]] + dj*kj[idxJ[a]])
+	}
+	// Keep gradBar = C·Σ_{αₜ=C} Q·ₜ when i or j reach or leave the bound.
+	for _, u := range [2]struct {
+		t              int
+		wasUp, isUpper bool
+	}{{i, oldI >= c, alpha[i] >= c}, {j, oldJ >= c, alpha[j] >= c}} {
+		if u.wasUp == u.isUpper {
+			continue
+		}
+		f := c * y[u.t]
+		if u.wasUp {
+			f = -f
+		}
+		k, idx := s.q.fullRow(u.t)
+		for t, v := range idx {
+			s.gradBar[t] += f * y[t] * k[v]
+		}
+	}
+}
+
+// shrink removes from the active set the positions at a bound whose
+// gradient says they will stay there (libsvm's do_shrinking); the first
+// time the violation falls below 10·tol, it first restores all positions
+// with their exact gradients.
+func (s *smoSolver) shrink() {
+	alpha, grad, y, c := s.alpha, s.grad, s.y, s.c
+	// gmax1 = m(α) = max −yₜ∇ₜ over I_up, gmax2 = −M(α) = max yₜ∇ₜ over I_low.
+	gmax1, gmax2 := math.Inf(-1), math.Inf(-1)
+	for _, t := range s.q.active {
+		up, low := alpha[t] < c, alpha[t] > 0 // αₜ can increase, decrease
+		if y[t] < 0 {
+			up, low = low, up
+		}
+		if up {
+			gmax1 = max(gmax1, -y[t]*grad[t])
+		}
+		if low {
+			gmax2 = max(gmax2, y[t]*grad[t])
+		}
+	}
+	if !s.unshrunk && gmax1+gmax2 <= 10*s.tol {
+		s.unshrunk = true
+		s.reconstructGradient()
+	}
+	s.q.shrink(func(t int) bool {
+		switch {
+		case alpha[t] >= c:
+			if y[t] > 0 {
+				return -grad[t] > gmax1
+			}
+			return -grad[t] > gmax2
+		case alpha[t] <= 0:
+			if y[t] > 0 {
+				return grad[t] > gmax2
+			}
+			return grad[t] > gmax1
+		}
+		return false
+	})
+}
+
+// reconstructGradient recomputes the gradient of the shrunk positions,
+// ∇ₜ = gradBarₜ − 1 + Σ_{free j} αⱼQₜⱼ, and makes all positions active
+// again.
+func (s *smoSolver) reconstructGradient() {
+	q := s.q
+	l := len(q.rows)
+	if len(q.active) == l {
+		return
+	}
+	var inactive []int
+	for t := range l {
+		if !q.isActive[t] {
+			inactive = append(inactive, t)
+			s.grad[t] = s.gradBar[t] - 1
+		}
+	}
+	// Free positions are never shrunk, so they are all active.
+	var free []int
+	for _, j := range q.active {
+		if a := s.alpha[j]; a > 0 && a < s.c {
+			free = append(free, j)
+		}
+	}
+	q.unshrink()
+	for _, j := range free {
+		kj, idx := q.fullRow(j)
+		f := s.alpha[j] * s.y[j]
+		for _, t := range inactive {
+			s.grad[t] += f * s.y[t] * kj[idx[t]]
+		}
+	}
+}
+
 // smoRho returns ρ (the decision function's offset) as libsvm: the mean of
-// yₜ∇ₜ over the free rows (0 < αₜ < C), or if there are none the midpoint
-// of the interval that the KKT conditions allow.
+// yₜ∇ₜ over the free positions (0 < αₜ < C), or if there are none the
+// midpoint of the interval that the KKT conditions allow.
 func smoRho(alpha, grad, y []float64, c float64) float64 {
 	ub, lb := math.Inf(1), math.Inf(-1)
 	sumFree, nFree := 0.0, 0
