@@ -229,3 +229,52 @@ func (m *LinearRegression) checkShape(inputs int, task Task, _ int) error {
 	}
 	return checkFinite("linear regression weights", append([]float64{m.Intercept}, m.Coef...))
 }
+
+// classWeights is the fitted state of a linear classifier: one row of
+// weights per class, or a single row (for class 1) when there are two
+// classes. Embedded in an estimator, its fields serialise inline.
+type classWeights struct {
+	// Classes is the number of classes K.
+	Classes int
+	// Coef holds the weight rows (1×p for binary, K×p otherwise) and
+	// Intercept their intercepts.
+	Coef      [][]float64
+	Intercept []float64
+}
+
+// Weights implements Linear.
+func (c *classWeights) Weights() (*mat.Dense, []float64) {
+	p := 0
+	if len(c.Coef) > 0 {
+		p = len(c.Coef[0])
+	}
+	w := mat.NewDense(len(c.Coef), p, nil)
+	for k, row := range c.Coef {
+		w.SetRow(k, row)
+	}
+	return w, append([]float64(nil), c.Intercept...)
+}
+
+// checkWeights is the shape check of a decoded linear classifier (see
+// shapeChecker); name says which estimator in errors.
+func (c *classWeights) checkWeights(name string, inputs int, task Task, nClasses int) error {
+	if task != Classification {
+		return fmt.Errorf("%s cannot serve task %q", name, task)
+	}
+	rows := nClasses
+	if nClasses == 2 {
+		rows = 1
+	}
+	if c.Classes != nClasses || len(c.Coef) != rows || len(c.Intercept) != rows {
+		return fmt.Errorf("%s has %d weight rows for %d classes (want %d)", name, len(c.Coef), nClasses, rows)
+	}
+	for k, row := range c.Coef {
+		if len(row) != inputs {
+			return fmt.Errorf("%s weight row %d has %d weights for %d inputs", name, k, len(row), inputs)
+		}
+		if err := checkFinite(name+" weights", row); err != nil {
+			return err
+		}
+	}
+	return checkFinite(name+" intercepts", c.Intercept)
+}

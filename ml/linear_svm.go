@@ -52,12 +52,7 @@ type LinearSVM struct {
 	FitIntercept bool
 	Seed         int
 
-	// Classes is the number of classes K.
-	Classes int
-	// Coef holds the weight rows (1×p for binary, the positive class being
-	// class 1; K×p otherwise) and Intercept their intercepts.
-	Coef      [][]float64
-	Intercept []float64
+	classWeights
 	// Temperature is the scale s of the decision values in the softmax.
 	Temperature float64
 	// Iterations is the largest number of epochs run by a machine;
@@ -341,40 +336,9 @@ func (m *LinearSVM) Predict(x *mat.Dense, dst *mat.Dense) {
 	}
 }
 
-// Weights implements Linear.
-func (m *LinearSVM) Weights() (*mat.Dense, []float64) {
-	p := 0
-	if len(m.Coef) > 0 {
-		p = len(m.Coef[0])
-	}
-	w := mat.NewDense(len(m.Coef), p, nil)
-	for k, row := range m.Coef {
-		w.SetRow(k, row)
-	}
-	return w, append([]float64(nil), m.Intercept...)
-}
-
 // checkShape implements shapeChecker.
 func (m *LinearSVM) checkShape(inputs int, task Task, nClasses int) error {
-	if task != Classification {
-		return fmt.Errorf("linear svm cannot serve task %q", task)
-	}
-	rows := nClasses
-	if nClasses == 2 {
-		rows = 1
-	}
-	if m.Classes != nClasses || len(m.Coef) != rows || len(m.Intercept) != rows {
-		return fmt.Errorf("linear svm has %d weight rows for %d classes (want %d)", len(m.Coef), nClasses, rows)
-	}
-	for k, row := range m.Coef {
-		if len(row) != inputs {
-			return fmt.Errorf("linear svm weight row %d has %d weights for %d inputs", k, len(row), inputs)
-		}
-		if err := checkFinite("linear svm weights", row); err != nil {
-			return err
-		}
-	}
-	if err := checkFinite("linear svm intercepts", m.Intercept); err != nil {
+	if err := m.checkWeights("linear svm", inputs, task, nClasses); err != nil {
 		return err
 	}
 	if !(m.Temperature > 0) || math.IsInf(m.Temperature, 0) {

@@ -52,12 +52,7 @@ type LogisticRegression struct {
 	Penalty string  `json:",omitempty"`
 	L1Ratio float64 `json:",omitempty"`
 
-	// Classes is the number of classes K.
-	Classes int
-	// Coef holds the weight rows (1×p for binary, K×p otherwise) and
-	// Intercept their intercepts.
-	Coef      [][]float64
-	Intercept []float64
+	classWeights
 	// Iterations is the number of L-BFGS (or OWL-QN) iterations run;
 	// Converged reports whether the gradient tolerance was reached within
 	// MaxIter.
@@ -380,40 +375,9 @@ func (m *LogisticRegression) Predict(x *mat.Dense, dst *mat.Dense) {
 	}
 }
 
-// Weights implements Linear.
-func (m *LogisticRegression) Weights() (*mat.Dense, []float64) {
-	p := 0
-	if len(m.Coef) > 0 {
-		p = len(m.Coef[0])
-	}
-	w := mat.NewDense(len(m.Coef), p, nil)
-	for k, row := range m.Coef {
-		w.SetRow(k, row)
-	}
-	return w, append([]float64(nil), m.Intercept...)
-}
-
 // checkShape implements shapeChecker.
 func (m *LogisticRegression) checkShape(inputs int, task Task, nClasses int) error {
-	if task != Classification {
-		return fmt.Errorf("logistic regression cannot serve task %q", task)
-	}
-	rows := nClasses
-	if nClasses == 2 {
-		rows = 1
-	}
-	if m.Classes != nClasses || len(m.Coef) != rows || len(m.Intercept) != rows {
-		return fmt.Errorf("logistic regression has %d weight rows for %d classes (want %d)", len(m.Coef), nClasses, rows)
-	}
-	for k, row := range m.Coef {
-		if len(row) != inputs {
-			return fmt.Errorf("logistic regression weight row %d has %d weights for %d inputs", k, len(row), inputs)
-		}
-		if err := checkFinite("logistic regression weights", row); err != nil {
-			return err
-		}
-	}
-	return checkFinite("logistic regression intercepts", m.Intercept)
+	return m.checkWeights("logistic regression", inputs, task, nClasses)
 }
 
 // sigmoid is the logistic function 1/(1+e^−z), evaluated without overflow.
