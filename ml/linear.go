@@ -83,7 +83,7 @@ func LeastSquares(x *mat.Dense, y []float64, fitIntercept bool) (w []float64, b 
 	w, ok := solveNormalEquations(ne, 0)
 	solver = "cholesky"
 	if !ok {
-		if w, err = solveSVD(x, y, ne); err != nil {
+		if w, err = solveSVD(x, y, ne, 0); err != nil {
 			return nil, 0, "", err
 		}
 		solver = "svd"
@@ -155,10 +155,11 @@ func solveNormalEquations(ne normalEquations, ridge float64) (w []float64, ok bo
 	return w, true
 }
 
-// solveSVD returns the minimum-norm least-squares slope for the (centred,
-// if ne is centred) non-constant columns of x, with singular values below
-// ε·max(n, p)·σ_max treated as zero (the LAPACK/NumPy default).
-func solveSVD(x *mat.Dense, y []float64, ne normalEquations) ([]float64, error) {
+// solveSVD returns w = V·diag(s/(s² + α))·Uᵀyc for the non-constant
+// columns of x, centred as ne is, ignoring singular values below
+// ε·max(n, p)·s_max (the LAPACK/NumPy rank tolerance). With α = 0 this is
+// the minimum-norm least-squares solution; with α > 0, ridge's.
+func solveSVD(x *mat.Dense, y []float64, ne normalEquations, alpha float64) ([]float64, error) {
 	n, p := x.Dims()
 	w := make([]float64, p)
 	var cols []int
@@ -172,28 +173,41 @@ func solveSVD(x *mat.Dense, y []float64, ne normalEquations) ([]float64, error) 
 	}
 	k := len(cols)
 	xc := mat.NewDense(n, k, nil)
-	yc := mat.NewDense(n, 1, nil)
+	yc := mat.NewVecDense(n, nil)
 	for i := range n {
 		row, dst := x.RawRowView(i), xc.RawRowView(i)
 		for a, j := range cols {
 			dst[a] = row[j] - ne.XMean[j]
 		}
-		yc.Set(i, 0, y[i]-ne.YMean)
+		yc.SetVec(i, y[i]-ne.YMean)
 	}
 	var svd mat.SVD
 	if !svd.Factorize(xc, mat.SVDThin) {
 		return nil, errors.New("SVD of the design matrix did not converge")
 	}
-	values := svd.Values(nil)
-	if values[0] == 0 {
-		return w, nil // all columns are zero after centring
-	}
+	s := svd.Values(nil)
+	var u, v mat.Dense
+	svd.UTo(&u)
+	svd.VTo(&v)
+	// z = diag(s/(s² + α))·Uᵀyc, then w = V·z. Singular values below the
+	// LAPACK rank tolerance are rounding noise of exact collinearity: they
+	// are dropped as in the least-squares solution, since s/(s² + α) would
+	// amplify the noise when α is tiny too.
 	eps := math.Nextafter(1, 2) - 1
-	rank := svd.Rank(eps * float64(max(n, k)))
-	var sol mat.Dense
-	svd.SolveTo(&sol, yc, max(rank, 1))
+	cutoff := eps * float64(max(n, k)) * s[0]
+	z := mat.NewVecDense(len(s), nil)
+	z.MulVec(u.T(), yc)
+	for r, sv := range s {
+		f := 0.0
+		if sv > cutoff {
+			f = sv / (sv*sv + alpha)
+		}
+		z.SetVec(r, z.AtVec(r)*f)
+	}
+	var sol mat.VecDense
+	sol.MulVec(&v, z)
 	for a, j := range cols {
-		w[j] = sol.At(a, 0)
+		w[j] = sol.AtVec(a)
 	}
 	return w, nil
 }

@@ -176,7 +176,7 @@ func TestLeastSquaresExact(t *testing.T) {
 			// approximately; check the fit is the true least-squares one by
 			// comparing with the SVD path instead.
 			ne := computeNormalEquations(x, y, false)
-			ws, err := solveSVD(x, y, ne)
+			ws, err := solveSVD(x, y, ne, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +236,7 @@ func TestCholeskyMatchesSVD(t *testing.T) {
 	if !ok {
 		t.Fatal("Cholesky path refused a well-conditioned problem")
 	}
-	ws, err := solveSVD(x, y, ne)
+	ws, err := solveSVD(x, y, ne, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package ml
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -93,9 +92,9 @@ func RidgeRegression(x *mat.Dense, y []float64, alpha float64, fitIntercept bool
 	solver = "cholesky"
 	if !ok {
 		if alpha == 0 {
-			w, err = solveSVD(x, y, ne)
+			w, err = solveSVD(x, y, ne, 0)
 		} else {
-			w, err = solveRidgeSVD(x, y, ne, alpha)
+			w, err = solveSVD(x, y, ne, alpha)
 		}
 		if err != nil {
 			return nil, 0, "", err
@@ -114,61 +113,6 @@ func RidgeRegression(x *mat.Dense, y []float64, alpha float64, fitIntercept bool
 	return w, b, solver, nil
 }
 
-// solveRidgeSVD returns w = V·diag(s/(s² + α))·Uᵀyc for the non-constant
-// columns of x, centred as ne is (α > 0), ignoring singular values below
-// ε·max(n, p)·s_max.
-func solveRidgeSVD(x *mat.Dense, y []float64, ne normalEquations, alpha float64) ([]float64, error) {
-	n, p := x.Dims()
-	w := make([]float64, p)
-	var cols []int
-	for j := range p {
-		if !ne.Constant[j] {
-			cols = append(cols, j)
-		}
-	}
-	if len(cols) == 0 {
-		return w, nil
-	}
-	k := len(cols)
-	xc := mat.NewDense(n, k, nil)
-	yc := mat.NewVecDense(n, nil)
-	for i := range n {
-		row, dst := x.RawRowView(i), xc.RawRowView(i)
-		for a, j := range cols {
-			dst[a] = row[j] - ne.XMean[j]
-		}
-		yc.SetVec(i, y[i]-ne.YMean)
-	}
-	var svd mat.SVD
-	if !svd.Factorize(xc, mat.SVDThin) {
-		return nil, errors.New("SVD of the design matrix did not converge")
-	}
-	s := svd.Values(nil)
-	var u, v mat.Dense
-	svd.UTo(&u)
-	svd.VTo(&v)
-	// z = diag(s/(s² + α))·Uᵀyc, then w = V·z. Singular values below the
-	// LAPACK rank tolerance are rounding noise of exact collinearity: they
-	// are dropped as in the least-squares solution, since s/(s² + α) would
-	// amplify the noise when α is tiny too.
-	eps := math.Nextafter(1, 2) - 1
-	cutoff := eps * float64(max(n, k)) * s[0]
-	z := mat.NewVecDense(len(s), nil)
-	z.MulVec(u.T(), yc)
-	for r, sv := range s {
-		f := 0.0
-		if sv > cutoff {
-			f = sv / (sv*sv + alpha)
-		}
-		z.SetVec(r, z.AtVec(r)*f)
-	}
-	var sol mat.VecDense
-	sol.MulVec(&v, z)
-	for a, j := range cols {
-		w[j] = sol.AtVec(a)
-	}
-	return w, nil
-}
 
 // Predict implements Estimator: dst (n×1) receives x·w + b.
 func (m *Ridge) Predict(x *mat.Dense, dst *mat.Dense) { predictLinear(x, dst, m.Coef, m.Intercept) }

@@ -142,7 +142,7 @@ func TestRidgeNormalEquations(t *testing.T) {
 			}
 		}
 		// The SVD path solves the same system.
-		ws, err := solveRidgeSVD(x, y, computeNormalEquations(x, y, true), alpha)
+		ws, err := solveSVD(x, y, computeNormalEquations(x, y, true), alpha)
 		if err != nil {
 			t.Fatal(err)
 		}
