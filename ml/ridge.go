@@ -113,7 +113,6 @@ func RidgeRegression(x *mat.Dense, y []float64, alpha float64, fitIntercept bool
 	return w, b, solver, nil
 }
 
-
 // Predict implements Estimator: dst (n×1) receives x·w + b.
 func (m *Ridge) Predict(x *mat.Dense, dst *mat.Dense) { predictLinear(x, dst, m.Coef, m.Intercept) }
 
