@@ -297,3 +297,78 @@ func TestClustering(t *testing.T) {
 	srv.mustFail(train, map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "LOGISTIC_REGRESSION"}},
 		"BAD_USER_INPUT", "target is required")
 }
+
+// TestEveryAlgorithmPersists trains every algorithm through GraphQL for
+// each task it supports, predicts, restarts the server on the same file and
+// checks that the reloaded model predicts exactly the same.
+func TestEveryAlgorithmPersists(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	diabetes := srv.createDataset("diabetes", datasetCSV(t, "diabetes", true)).ID
+	var algos struct {
+		Algorithms []struct {
+			Name  string
+			Tasks []string
+		}
+	}
+	srv.mustDo(`{ algorithms { name tasks } }`, nil, &algos)
+	if len(algos.Algorithms) != 14 {
+		t.Errorf("%d algorithms, want 14", len(algos.Algorithms))
+	}
+	type trained struct {
+		name, task, id string
+		rows           [][]float64
+		before         predictionJSON
+	}
+	irisRows := [][]float64{{5.9, 3.0, 5.1, 1.8}, {5.1, 3.5, 1.4, 0.2}, {6.0, 2.9, 4.5, 1.4}}
+	diabetesRows := [][]float64{{0.03, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0, 0.02, -0.01}, {-0.05, -0.04, -0.05, -0.03, 0.01, 0.02, 0.07, -0.04, -0.07, -0.09}}
+	var models []trained
+	for _, a := range algos.Algorithms {
+		for _, task := range a.Tasks {
+			input := map[string]any{"algorithm": a.Name, "task": task, "split": map[string]any{"method": "CUSTOM", "column": "split"}}
+			params := map[string]any{}
+			rows := irisRows
+			switch task {
+			case "REGRESSION":
+				input["datasetId"], input["target"] = diabetes, "target"
+				rows = diabetesRows
+			case "CLASSIFICATION":
+				input["datasetId"], input["target"] = iris, "target"
+			case "CLUSTERING":
+				input["datasetId"] = iris
+				input["features"] = []string{"sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"}
+				params["k"] = 3
+			}
+			if a.Name == "RANDOM_FOREST" || a.Name == "GRADIENT_BOOSTING" {
+				params["nEstimators"] = 20 // enough to test persistence, quick under -race
+			}
+			input["params"] = params
+			m := srv.train(input)
+			if m.Status != "READY" {
+				t.Errorf("%s %s: status %s, error %v", a.Name, task, m.Status, m.Error)
+				continue
+			}
+			p := srv.predict(map[string]any{"modelId": m.ID, "rows": rows, "save": false})
+			models = append(models, trained{name: a.Name, task: task, id: m.ID, rows: rows, before: p})
+		}
+	}
+	if len(models) != 19 { // 9 regression, 9 classification, 1 clustering
+		t.Errorf("%d algorithm × task pairs trained, want 19", len(models))
+	}
+	srv = srv.restart()
+	for _, m := range models {
+		after := srv.predict(map[string]any{"modelId": m.id, "rows": m.rows, "save": false})
+		for i := range m.before.Outputs {
+			b, a := m.before.Outputs[i], after.Outputs[i]
+			same := (b.Value == nil) == (a.Value == nil) && (b.Value == nil || *b.Value == *a.Value) &&
+				(b.Label == nil) == (a.Label == nil) && (b.Label == nil || *b.Label == *a.Label) &&
+				len(b.Probabilities) == len(a.Probabilities)
+			for k := range b.Probabilities {
+				same = same && b.Probabilities[k] == a.Probabilities[k]
+			}
+			if !same {
+				t.Errorf("%s %s row %d: before restart %+v, after %+v", m.name, m.task, i, b, a)
+			}
+		}
+	}
+}
