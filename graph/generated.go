@@ -1877,6 +1877,11 @@ type Intercept {
 type InputField {
   name: String!
   type: ColumnType!
+  """
+  Whether a prediction must give a value. Always false today: a missing
+  number is replaced by the training median and a missing category encodes
+  like an unseen one.
+  """
   required: Boolean!
   "Categories seen in training (categorical)."
   categories: [String!]
