@@ -151,12 +151,12 @@ func (m *GradientBoosting) Fit(ctx context.Context, x *mat.Dense, y []float64, t
 	scores := boostingScores(classes)
 	// Two numpy RandomStates from the seed, as scikit-learn: one holds out
 	// the validation rows, the other draws subsamples and tree seeds.
-	rng := newMT19937(m.Seed)
+	rng := newNumpyRandomState(m.Seed)
 
 	// Rows used for training; the others (if any) decide early stopping.
 	validation := make([]bool, n)
 	if m.NIterNoChange > 0 {
-		validation = boostingHoldOut(target.labels, classes, n, m.ValidationFraction, newMT19937(m.Seed))
+		validation = boostingHoldOut(target.labels, classes, n, m.ValidationFraction, newNumpyRandomState(m.Seed))
 	}
 	var trainRows, valRows []int
 	for i, v := range validation {
@@ -331,7 +331,7 @@ func boostingSoftmax(dst, f []float64) {
 
 // boostingHoldOut marks the rows held out for early stopping: a random fraction
 // of them, per class for classification (so every class keeps its share).
-func boostingHoldOut(labels []int32, classes, n int, fraction float64, rng *mt19937) []bool {
+func boostingHoldOut(labels []int32, classes, n int, fraction float64, rng *numpyRandomState) []bool {
 	groups := [][]int{make([]int, 0, n)}
 	if classes > 0 {
 		groups = make([][]int, classes)
@@ -361,7 +361,7 @@ func boostingHoldOut(labels []int32, classes, n int, fraction float64, rng *mt19
 // subsampleRows appends to dst a uniform sample of k of rows without
 // replacement, in order, as scikit-learn's _random_sample_mask: row a of
 // the remaining m is taken with probability (k − taken)/m.
-func subsampleRows(rows []int, k int, rng *mt19937, dst []int) []int {
+func subsampleRows(rows []int, k int, rng *numpyRandomState, dst []int) []int {
 	u := make([]float64, len(rows))
 	for a := range u {
 		u[a] = rng.float64()

@@ -214,7 +214,7 @@ func TestHoldOutIsStratified(t *testing.T) {
 	for i := range labels {
 		labels[i] = int32(min(i/10, 2)) // 10, 10 and 80 rows
 	}
-	held := boostingHoldOut(labels, 3, len(labels), 0.2, newMT19937(1))
+	held := boostingHoldOut(labels, 3, len(labels), 0.2, newNumpyRandomState(1))
 	counts := make([]int, 3)
 	for i, h := range held {
 		if h {

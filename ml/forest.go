@@ -106,7 +106,7 @@ func (m *RandomForest) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 	// Seeds are drawn up front, so tree t's generators do not depend on
 	// which worker grows it or when.
 	seeds := make([]int, m.NEstimators)
-	master := newMT19937(m.Seed)
+	master := newNumpyRandomState(m.Seed)
 	for t := range seeds {
 		seeds[t] = master.intn(randRMax)
 	}
@@ -136,7 +136,7 @@ func (m *RandomForest) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 		if m.Bootstrap {
 			// The row weights are the draw counts of n rows drawn with
 			// replacement.
-			draws := newMT19937(seeds[t])
+			draws := newNumpyRandomState(seeds[t])
 			tt.weight = make([]float64, n)
 			for range n {
 				tt.weight[draws.intn(n)]++
@@ -144,7 +144,7 @@ func (m *RandomForest) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 		} else {
 			tt.weight, tt.unitWeights = treeUnitWeights(n), true
 		}
-		seed := newMT19937(seeds[t]).splitterSeed()
+		seed := newNumpyRandomState(seeds[t]).splitterSeed()
 		trees[t], importances[t], errs[t] = growTree(ctx, data, tt, cfg, seed, ws)
 	})
 	if err := ctx.Err(); err != nil {

@@ -190,31 +190,6 @@ func TestMLPReproducesSklearn(t *testing.T) {
 	}
 }
 
-// TestMLPNumpyRandomState checks the generator against numpy:
-//
-//	np.random.RandomState(0).random_sample(3)
-//	r = np.random.RandomState(123); a = np.arange(10); r.shuffle(a); r.uniform(-2, 3, 2)
-func TestMLPNumpyRandomState(t *testing.T) {
-	r := newNumpyRandomState(0)
-	for _, want := range []float64{0.5488135039273248, 0.7151893663724195, 0.6027633760716439} {
-		if got := r.float64(); got != want {
-			t.Errorf("random_sample %.17g, numpy %.17g", got, want)
-		}
-	}
-	if got := newNumpyRandomState(0).uint32(); got != 2357136044 {
-		t.Errorf("first MT19937 output for seed 0 is %d, want 2357136044", got)
-	}
-	r = newNumpyRandomState(123)
-	if got, want := r.permutation(10), []int{4, 0, 7, 5, 8, 3, 1, 6, 9, 2}; !slices.Equal(got, want) {
-		t.Errorf("shuffle %v, numpy %v", got, want)
-	}
-	for _, want := range []float64{0.05462186354509457, 0.8984714851130504} {
-		if got := r.uniform(-2, 3); got != want {
-			t.Errorf("uniform %.17g, numpy %.17g", got, want)
-		}
-	}
-}
-
 // TestMLPGradient compares the backpropagated gradient of the batch loss
 // J_B (with its L2 term) against central finite differences, for every
 // activation and output, with the batch split into several row segments

@@ -148,7 +148,7 @@ func (m *DecisionTree) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 	cfg.parallel = true
 	target.weight, target.unitWeights = treeUnitWeights(n), true
 	data := newTreeData(x)
-	tree, importance, err := growTree(ctx, data, target, cfg, newMT19937(m.Seed).splitterSeed(), &treeWorkspace{})
+	tree, importance, err := growTree(ctx, data, target, cfg, newNumpyRandomState(m.Seed).splitterSeed(), &treeWorkspace{})
 	if err != nil {
 		return err
 	}
@@ -587,7 +587,7 @@ const impurityEpsilon = 0x1p-52
 
 // growTree grows a tree on the rows of positive weight, drawing features
 // from scikit-learn's rand_r generator started at seed (see
-// mt19937.splitterSeed). importance holds the impurity decrease per
+// numpyRandomState.splitterSeed). importance holds the impurity decrease per
 // feature divided by the root's weight (not normalised).
 func growTree(ctx context.Context, data *treeData, target treeTarget, cfg treeConfig, seed uint32, ws *treeWorkspace) (tree Tree, importance []float64, err error) {
 	g := &treeGrower{data: data, target: target, cfg: cfg, rand: randR(seed), ws: ws, importance: make([]float64, data.p)}
@@ -1124,79 +1124,9 @@ func (g *treeGrower) partitionFeatures(features []int, buf, start, end, split in
 
 // ---- scikit-learn's random number generators ----
 
-// mt19937 is numpy's legacy RandomState generator (MT19937 seeded by
-// init_genrand), with the draws scikit-learn's tree ensembles make.
-type mt19937 struct {
-	state [624]uint32
-	pos   int
-}
-
-// newMT19937 returns the generator of np.random.RandomState(seed); seeds
-// are taken modulo 2³².
-func newMT19937(seed int) *mt19937 {
-	m := &mt19937{pos: 624}
-	m.state[0] = uint32(seed)
-	for i := 1; i < 624; i++ {
-		prev := m.state[i-1]
-		m.state[i] = 1812433253*(prev^(prev>>30)) + uint32(i)
-	}
-	return m
-}
-
-// uint32 returns the next 32 random bits (genrand_int32).
-func (m *mt19937) uint32() uint32 {
-	const n, shift = 624, 397
-	if m.pos >= n {
-		for i := range n {
-			y := m.state[i]&0x80000000 | m.state[(i+1)%n]&0x7fffffff
-			next := m.state[(i+shift)%n] ^ y>>1
-			if y&1 != 0 {
-				next ^= 0x9908b0df
-			}
-			m.state[i] = next
-		}
-		m.pos = 0
-	}
-	y := m.state[m.pos]
-	m.pos++
-	y ^= y >> 11
-	y ^= y << 7 & 0x9d2c5680
-	y ^= y << 15 & 0xefc60000
-	y ^= y >> 18
-	return y
-}
-
-// intn returns a uniform integer in [0, n) for 0 < n ≤ 2³², as numpy's
-// RandomState.randint(n): masked rejection sampling.
-func (m *mt19937) intn(n int) int {
-	hi := uint32(n - 1)
-	if hi == 0 {
-		return 0
-	}
-	mask := hi
-	for s := 1; s < 32; s *= 2 {
-		mask |= mask >> s
-	}
-	for {
-		if v := m.uint32() & mask; v <= hi {
-			return int(v)
-		}
-	}
-}
-
-// float64 returns a uniform value in [0, 1) (RandomState.random_sample).
-func (m *mt19937) float64() float64 {
-	a, b := m.uint32()>>5, m.uint32()>>6
-	return (float64(a)*67108864 + float64(b)) / 9007199254740992
-}
-
 // randRMax is scikit-learn's RAND_R_MAX, also the bound of the seeds it
 // draws for trees (np.iinfo(np.int32).max).
 const randRMax = 0x7fffffff
-
-// splitterSeed draws the seed of a tree's rand_r generator, as
-// scikit-learn's Splitter does from the tree's RandomState.
-func (m *mt19937) splitterSeed() uint32 { return uint32(m.intn(randRMax)) }
 
 // randR is scikit-learn's rand_r: a 32-bit xorshift generator whose state
 // is the value.
