@@ -67,9 +67,12 @@ type DatasetEdge struct {
 }
 
 type InputField struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	Required bool   `json:"required"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Whether a prediction must give a value. Always false today: a missing
+	// number is replaced by the training median and a missing category encodes
+	// like an unseen one.
+	Required bool `json:"required"`
 	// Categories seen in training (categorical).
 	Categories []string `json:"categories,omitempty"`
 	// Range seen in training (numeric).
