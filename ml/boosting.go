@@ -260,6 +260,7 @@ func (m *GradientBoosting) Fit(ctx context.Context, x *mat.Dense, y []float64, t
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		reportProgress(ctx, stage, m.NEstimators, 0, false)
 		if nInBag < len(trainRows) {
 			bag = subsampleRows(trainRows, nInBag, rng, bag[:0])
 			inBag = bag

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -115,6 +116,7 @@ func (m *RandomForest) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 	errs := make([]error, m.NEstimators)
 	// Workspaces are reused by the trees grown after each other.
 	pool := make(chan *treeWorkspace, runtime.GOMAXPROCS(0))
+	var grown atomic.Int64
 	parallelFor(m.NEstimators, func(t int) {
 		if err := ctx.Err(); err != nil {
 			errs[t] = err
@@ -146,6 +148,7 @@ func (m *RandomForest) Fit(ctx context.Context, x *mat.Dense, y []float64, task 
 		}
 		seed := newNumpyRandomState(seeds[t]).splitterSeed()
 		trees[t], importances[t], errs[t] = growTree(ctx, data, tt, cfg, seed, ws)
+		reportProgress(ctx, int(grown.Add(1)), m.NEstimators, 0, false)
 	})
 	if err := ctx.Err(); err != nil {
 		return err

@@ -231,6 +231,7 @@ func (d *dualCDProblem) solve(ctx context.Context) (w []float64, epochs int, con
 		if err := ctx.Err(); err != nil {
 			return nil, epochs, false, err
 		}
+		reportProgress(ctx, epochs, d.maxIter, 0, false)
 		for s := range active {
 			j := s + d.rng.IntN(active-s)
 			index[s], index[j] = index[j], index[s]

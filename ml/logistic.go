@@ -181,6 +181,7 @@ func (m *LogisticRegression) Fit(ctx context.Context, x *mat.Dense, y []float64,
 // minimizeSmooth minimises a logistic objective without L1 term by L-BFGS
 // from zero.
 func (m *LogisticRegression) minimizeSmooth(ctx context.Context, obj *logisticObjective) (theta []float64, iterations int, converged bool, err error) {
+	evaluations := 0
 	problem := optimize.Problem{
 		Func: func(theta []float64) float64 { return obj.eval(theta, nil) },
 		Grad: func(grad, theta []float64) { obj.eval(theta, grad) },
@@ -188,6 +189,10 @@ func (m *LogisticRegression) minimizeSmooth(ctx context.Context, obj *logisticOb
 			if err := ctx.Err(); err != nil {
 				return optimize.Failure, err
 			}
+			// Status runs once per function evaluation; L-BFGS needs about
+			// one per iteration, so this is a fair measure of progress.
+			evaluations++
+			reportProgress(ctx, evaluations, m.MaxIter, 0, false)
 			return optimize.NotTerminated, nil
 		},
 	}

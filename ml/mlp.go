@@ -373,6 +373,7 @@ func (m *MLP) train(ctx context.Context, tr *mlpTrainer, x *mat.Dense, targets [
 			total += tr.step(hi-lo, m.Alpha, adam) * float64(hi-lo)
 		}
 		loss := total / float64(len(rows))
+		reportProgress(ctx, epoch+1, m.MaxIter, loss, true)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return inputErrorf("MLP training diverged at epoch %d (the loss is %v); try a smaller learningRateInit or standardizeTarget", epoch+1, loss)
 		}
