@@ -32,7 +32,7 @@ func TestCrossValidationAndImportance(t *testing.T) {
 			}
 		}
 	}
-	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input) { status
+	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { status
 	  crossValidation { folds seed stratified foldMetrics { rows accuracy } mean { accuracy } std { accuracy } }
 	  featureImportance { feature importance method } } }`,
 		map[string]any{"input": map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
@@ -93,7 +93,7 @@ func TestTuneModel(t *testing.T) {
 			}
 		}
 	}
-	const tune = `mutation($input: TuneModelInput!) { tuneModel(input: $input) { id status params metrics { accuracy r2 }
+	const tune = `mutation($input: TuneModelInput!) { tuneModel(input: $input, wait: true) { id status params metrics { accuracy r2 }
 	  tuning { metric folds bestTrial trials { params score std rank error } } } }`
 	var grid tuned
 	srv.mustDo(tune, map[string]any{"input": map[string]any{
@@ -172,7 +172,7 @@ func TestCompareModels(t *testing.T) {
 			}
 		}
 	}
-	const compare = `mutation($input: CompareModelsInput!) { compareModels(input: $input) { metric task
+	const compare = `mutation($input: CompareModelsInput!) { compareModels(input: $input, wait: true) { metric task
 	  entries { rank algorithm score trainingTimeMs predictionMicrosPerRow model { id status algorithm } } } }`
 	var b board
 	srv.mustDo(compare, map[string]any{"input": map[string]any{
@@ -256,7 +256,7 @@ func TestClustering(t *testing.T) {
 			FeatureImportance []any
 		}
 	}
-	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input) { id status error task target classes
+	srv.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { id status error task target classes
 	  metrics { rows silhouette inertia accuracy } featureImportance { feature } } }`,
 		map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "KMEANS", "features": features,
 			"params": map[string]any{"k": 3, "seed": 1}, "split": map[string]any{"method": "NONE"}}}, &out)
@@ -291,7 +291,7 @@ func TestClustering(t *testing.T) {
 		t.Errorf("cluster = %v", c)
 	}
 
-	const train = `mutation($input: TrainModelInput!) { trainModel(input: $input) { id } }`
+	const train = `mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { id } }`
 	srv.mustFail(train, map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "KMEANS", "target": "target"}},
 		"BAD_USER_INPUT", "without a target")
 	srv.mustFail(train, map[string]any{"input": map[string]any{"datasetId": iris, "algorithm": "LOGISTIC_REGRESSION"}},

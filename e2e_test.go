@@ -18,31 +18,34 @@ import (
 	"testing"
 	"time"
 
+	"mlgraph/internal/testdb"
 	"mlgraph/store"
 )
 
-// testServer is a real mlgraph server (httptest) on a real SQLite file.
+// testServer is a real mlgraph server (httptest) on a real database: an
+// SQLite file, or PostgreSQL with MLGRAPH_TEST_POSTGRES (see testdb).
 type testServer struct {
-	t      *testing.T
-	dbPath string
-	app    *app
-	http   *httptest.Server
+	t    *testing.T
+	dsn  string
+	app  *app
+	http *httptest.Server
 }
 
-func startServer(t *testing.T, dbPath string) *testServer {
+func startServer(t *testing.T, dsn string, opts ...appOption) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := openApp(context.Background(), dbPath, log)
+	a, err := openApp(context.Background(), dsn, log, opts...)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}
-	s := &testServer{t: t, dbPath: dbPath, app: a, http: httptest.NewServer(a.handler)}
+	s := &testServer{t: t, dsn: dsn, app: a, http: httptest.NewServer(a.handler)}
 	t.Cleanup(s.stop)
 	return s
 }
 
+// newServer starts a server on a new database of its own.
 func newServer(t *testing.T) *testServer {
-	return startServer(t, filepath.Join(t.TempDir(), "mlgraph.db"))
+	return startServer(t, testdb.New(t))
 }
 
 // stop shuts the server down and closes its database; safe to call twice.
@@ -57,10 +60,10 @@ func (s *testServer) stop() {
 	s.http = nil
 }
 
-// restart stops the server and starts a new one on the same database file.
+// restart stops the server and starts a new one on the same database.
 func (s *testServer) restart() *testServer {
 	s.stop()
-	return startServer(s.t, s.dbPath)
+	return startServer(s.t, s.dsn)
 }
 
 type gqlError struct {
@@ -274,7 +277,7 @@ type modelJSON struct {
 func (s *testServer) train(input map[string]any) modelJSON {
 	s.t.Helper()
 	var out struct{ TrainModel modelJSON }
-	s.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input) { `+modelFields+` } }`,
+	s.mustDo(`mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { `+modelFields+` } }`,
 		map[string]any{"input": input}, &out)
 	return out.TrainModel
 }
@@ -654,7 +657,7 @@ func TestErrors(t *testing.T) {
 	model := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
 		"features": []string{"sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"}}).ID
 	oneClass := srv.createDataset("one class", "a,b\n1,x\n2,x\n3,x\n4,x\n5,x\n6,x\n").ID
-	const train = `mutation($input: TrainModelInput!) { trainModel(input: $input) { id status } }`
+	const train = `mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { id status } }`
 	trainInput := func(extra map[string]any) map[string]any {
 		in := map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION"}
 		for k, v := range extra {
@@ -810,7 +813,7 @@ func TestConcurrentRequests(t *testing.T) {
 			for i := 0; i < perWorker; i++ {
 				query, vars := predictMutation, map[string]any{"input": map[string]any{"modelId": m.ID, "rows": [][]float64{{float64(i)}}}}
 				if i%5 == 0 {
-					query = `mutation($input: TrainModelInput!) { trainModel(input: $input) { status } }`
+					query = `mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { status } }`
 					vars = map[string]any{"input": map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION"}}
 				}
 				body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
@@ -848,7 +851,7 @@ func TestConcurrentRequests(t *testing.T) {
 // way SIGTERM does, and checks that the database was closed cleanly (SQLite
 // removes the WAL file when the last connection closes).
 func TestGracefulShutdown(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "mlgraph.db")
+	dbPath := testdb.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -887,7 +890,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not stop")
 	}
-	if _, err := os.Stat(dbPath + "-wal"); !os.IsNotExist(err) {
+	if _, err := os.Stat(dbPath + "-wal"); !testdb.Postgres() && !os.IsNotExist(err) {
 		t.Errorf("WAL file still there after shutdown (database not closed cleanly): %v", err)
 	}
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {

@@ -1,8 +1,8 @@
 // Command mlgraph serves mlgraph's GraphQL API: datasets, training and
 // predictions, stored in SQLite.
 //
-//	go run .                     # http://localhost:8080/ (playground), /query, /healthz
-//	go run . -addr :9090 -db /var/lib/mlgraph.db
+//	go run .                     # http://localhost:8080/ (playground), /query, /healthz, /metrics
+//	go run . -addr :9090 -db /var/lib/mlgraph.db -log-format json
 package main
 
 //go:generate go tool gqlgen generate
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,8 +21,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mlgraph/graph"
+	"mlgraph/internal/httpx"
+	"mlgraph/internal/telemetry"
 	"mlgraph/service"
 	"mlgraph/store"
 )
@@ -29,17 +33,50 @@ import (
 // config is the server's configuration: flags, each defaulting to an
 // environment variable.
 type config struct {
-	addr string
-	db   string
+	addr        string
+	db          string
+	logFormat   string     // telemetry.LogText or telemetry.LogJSON
+	logLevel    slog.Level // records below it are dropped
+	corsOrigins []string   // allowed CORS origins; none: no CORS headers
 }
 
-func parseConfig(args []string) (config, error) {
+// parseConfig reads the flags in args over the environment defaults and
+// checks the values. Errors, and the usage for -h, are written to stderr
+// (the flag package's way); main only has to exit.
+func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
+	var level, origins string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr("MLGRAPH_ADDR", ":8080"), "listen address (env MLGRAPH_ADDR)")
-	fs.StringVar(&c.db, "db", envOr("MLGRAPH_DB", "mlgraph.db"), "SQLite database file (env MLGRAPH_DB)")
-	err := fs.Parse(args)
+	fs.StringVar(&c.db, "db", envOr("MLGRAPH_DB", "mlgraph.db"), "SQLite database file, or postgres:// URL of a PostgreSQL database (env MLGRAPH_DB)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("MLGRAPH_LOG_FORMAT", telemetry.LogText), "log format: text or json (env MLGRAPH_LOG_FORMAT)")
+	fs.StringVar(&level, "log-level", envOr("MLGRAPH_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MLGRAPH_LOG_LEVEL)")
+	fs.StringVar(&origins, "cors-origins", envOr("MLGRAPH_CORS_ORIGINS", ""), "comma-separated origins allowed by CORS, or *; empty: no CORS (env MLGRAPH_CORS_ORIGINS)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	err := c.check(level, origins)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+	}
 	return c, err
+}
+
+// check validates and converts the values that need it: a bad value from
+// the environment fails as loudly as one from a flag.
+func (c *config) check(level, origins string) error {
+	if c.logFormat != telemetry.LogText && c.logFormat != telemetry.LogJSON {
+		return fmt.Errorf("invalid -log-format %q (env MLGRAPH_LOG_FORMAT): want %s or %s", c.logFormat, telemetry.LogText, telemetry.LogJSON)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("invalid -log-level %q (env MLGRAPH_LOG_LEVEL): want debug, info, warn or error", level)
+	}
+	var err error
+	if c.corsOrigins, err = httpx.ParseOrigins(origins); err != nil {
+		return fmt.Errorf("invalid -cors-origins (env MLGRAPH_CORS_ORIGINS): %w", err)
+	}
+	return nil
 }
 
 func envOr(name, fallback string) string {
@@ -50,12 +87,16 @@ func envOr(name, fallback string) string {
 }
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := parseConfig(os.Args[1:])
+	cfg, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
 	if err != nil {
+		os.Exit(2)
+	}
+	log, err := telemetry.NewLogger(os.Stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,7 +110,7 @@ func main() {
 // run serves until ctx is done, then lets in-flight requests finish and
 // closes the database.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	app, err := openApp(ctx, cfg.db, log)
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins))
 	if err != nil {
 		return err
 	}
@@ -79,6 +120,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Addr:              cfg.addr,
 		Handler:           app.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		// net/http's own complaints (bad requests, recovered panics) as log records.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -108,12 +151,49 @@ func displayAddr(addr string) string {
 // app is the wired server: store, service and HTTP routes.
 type app struct {
 	store   *store.Store
+	service *service.Service
 	handler http.Handler
+	// shutdownGrace is how long running trainings get to finish when the
+	// app closes before they are interrupted and queued again.
+	shutdownGrace time.Duration
+}
+
+// appOptions are openApp's optional settings.
+type appOptions struct {
+	corsOrigins   []string
+	workers       int
+	shutdownGrace time.Duration
+}
+
+// withWorkers sets how many trainings run at once (default: the CPUs).
+func withWorkers(n int) appOption {
+	return func(o *appOptions) { o.workers = n }
+}
+
+// withShutdownGrace sets how long running trainings get to finish when the
+// app closes (default 30 s).
+func withShutdownGrace(d time.Duration) appOption {
+	return func(o *appOptions) { o.shutdownGrace = d }
+}
+
+type appOption func(*appOptions)
+
+// withCORSOrigins allows cross-origin requests from these origins (see
+// httpx.ParseOrigins).
+func withCORSOrigins(origins []string) appOption {
+	return func(o *appOptions) { o.corsOrigins = origins }
 }
 
 // openApp opens the database, recovers from an unclean stop and wires the
-// routes.
-func openApp(ctx context.Context, dbPath string, log *slog.Logger) (*app, error) {
+// routes and their middleware. It is the one place that builds the handler:
+// the tests call it too.
+func openApp(ctx context.Context, dbPath string, log *slog.Logger, opts ...appOption) (*app, error) {
+	var o appOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// Every log line made with a request's context carries its request id.
+	log = telemetry.WithRequestIDs(log)
 	st, err := store.Open(dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", dbPath, err)
@@ -126,10 +206,47 @@ func openApp(ctx context.Context, dbPath string, log *slog.Logger) (*app, error)
 	if n > 0 {
 		log.Warn("marked interrupted trainings as FAILED", "models", n)
 	}
-	svc := service.New(st, service.Options{Logger: log})
+	h, svc, err := routes(st, log, o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := svc.Start(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{store: st, service: svc, handler: h, shutdownGrace: o.shutdownGrace}, nil
+}
+
+// routes builds the service and the HTTP handler: routes, then from the
+// outside in: request id, access log, HTTP metrics, CORS, compression.
+func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *service.Service, error) {
+	// The app owns its registry (not prometheus' global one), so tests can
+	// build several apps in one process.
+	reg, err := telemetry.NewRegistry()
+	if err != nil {
+		return nil, nil, err
+	}
+	metrics, err := telemetry.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	opMetrics, err := graph.NewOperationMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	httpMetrics, err := httpx.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	compress, err := httpx.Compress()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers})
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(svc, log))
+	mux.Handle("/query", graph.NewHandler(svc, log, opMetrics))
 	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Ping(r.Context()); err != nil {
@@ -138,7 +255,29 @@ func openApp(ctx context.Context, dbPath string, log *slog.Logger) (*app, error)
 		}
 		w.Write([]byte("ok\n"))
 	})
-	return &app{store: st, handler: mux}, nil
+	// Compression is the compress middleware's job, for every route alike.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		DisableCompression: true,
+		ErrorLog:           slog.NewLogLogger(log.Handler(), slog.LevelError),
+	}))
+
+	var h http.Handler = mux
+	h = compress(h)
+	h = httpx.CORS(o.corsOrigins)(h)
+	h = httpMetrics.Wrap(h, httpx.MuxRoute(mux))
+	h = httpx.AccessLog(log, "/healthz", "/metrics")(h)
+	h = httpx.RequestID(h)
+	return h, svc, nil
 }
 
-func (a *app) close() error { return a.store.Close() }
+// close stops the training workers (running trainings get the shutdown
+// grace, then are queued again for the next start) and closes the
+// database.
+func (a *app) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.shutdownGrace)
+	defer cancel()
+	if err := a.service.Close(ctx); err != nil {
+		return err
+	}
+	return a.store.Close()
+}

@@ -39,6 +39,9 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Prediction() PredictionResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
+	TrainingEvent() TrainingEventResolver
+	TrainingProgress() TrainingProgressResolver
 	Trial() TrialResolver
 }
 
@@ -133,9 +136,10 @@ type ComplexityRoot struct {
 	}
 
 	Leaderboard struct {
-		Entries func(childComplexity int) int
-		Metric  func(childComplexity int) int
-		Task    func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Entries  func(childComplexity int) int
+		Metric   func(childComplexity int) int
+		Task     func(childComplexity int) int
 	}
 
 	LeaderboardEntry struct {
@@ -166,31 +170,33 @@ type ComplexityRoot struct {
 	}
 
 	Model struct {
-		Algorithm         func(childComplexity int) int
-		Classes           func(childComplexity int) int
-		Coefficients      func(childComplexity int, scale *string) int
-		CreatedAt         func(childComplexity int) int
-		CrossValidation   func(childComplexity int) int
-		Dataset           func(childComplexity int) int
-		Error             func(childComplexity int) int
-		FeatureImportance func(childComplexity int) int
-		Features          func(childComplexity int) int
-		ID                func(childComplexity int) int
-		InputSchema       func(childComplexity int) int
-		Intercept         func(childComplexity int, scale *string) int
-		Intercepts        func(childComplexity int, scale *string) int
-		Metrics           func(childComplexity int) int
-		Name              func(childComplexity int) int
-		Params            func(childComplexity int) int
-		Predictions       func(childComplexity int, first *int, after *string) int
-		Split             func(childComplexity int) int
-		Status            func(childComplexity int) int
-		Target            func(childComplexity int) int
-		Task              func(childComplexity int) int
-		TrainedAt         func(childComplexity int) int
-		TrainingMetrics   func(childComplexity int) int
-		TrainingTimeMs    func(childComplexity int) int
-		Tuning            func(childComplexity int) int
+		Algorithm              func(childComplexity int) int
+		Classes                func(childComplexity int) int
+		Coefficients           func(childComplexity int, scale *string) int
+		CreatedAt              func(childComplexity int) int
+		CrossValidation        func(childComplexity int) int
+		Dataset                func(childComplexity int) int
+		Error                  func(childComplexity int) int
+		FeatureImportance      func(childComplexity int) int
+		Features               func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		InputSchema            func(childComplexity int) int
+		Intercept              func(childComplexity int, scale *string) int
+		Intercepts             func(childComplexity int, scale *string) int
+		Metrics                func(childComplexity int) int
+		Name                   func(childComplexity int) int
+		Params                 func(childComplexity int) int
+		PredictionMicrosPerRow func(childComplexity int) int
+		Predictions            func(childComplexity int, first *int, after *string) int
+		Progress               func(childComplexity int) int
+		Split                  func(childComplexity int) int
+		Status                 func(childComplexity int) int
+		Target                 func(childComplexity int) int
+		Task                   func(childComplexity int) int
+		TrainedAt              func(childComplexity int) int
+		TrainingMetrics        func(childComplexity int) int
+		TrainingTimeMs         func(childComplexity int) int
+		Tuning                 func(childComplexity int) int
 	}
 
 	ModelConnection struct {
@@ -205,13 +211,14 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CompareModels func(childComplexity int, input model.CompareModelsInput) int
-		CreateDataset func(childComplexity int, input model.CreateDatasetInput) int
-		DeleteDataset func(childComplexity int, id string) int
-		DeleteModel   func(childComplexity int, id string) int
-		Predict       func(childComplexity int, input model.PredictInput) int
-		TrainModel    func(childComplexity int, input model.TrainModelInput) int
-		TuneModel     func(childComplexity int, input model.TuneModelInput) int
+		CancelTraining func(childComplexity int, id string) int
+		CompareModels  func(childComplexity int, input model.CompareModelsInput, wait *bool) int
+		CreateDataset  func(childComplexity int, input model.CreateDatasetInput) int
+		DeleteDataset  func(childComplexity int, id string) int
+		DeleteModel    func(childComplexity int, id string) int
+		Predict        func(childComplexity int, input model.PredictInput) int
+		TrainModel     func(childComplexity int, input model.TrainModelInput, wait *bool) int
+		TuneModel      func(childComplexity int, input model.TuneModelInput, wait *bool) int
 	}
 
 	PageInfo struct {
@@ -256,11 +263,12 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Algorithms func(childComplexity int) int
-		Dataset    func(childComplexity int, id string) int
-		Datasets   func(childComplexity int, first *int, after *string) int
-		Model      func(childComplexity int, id string) int
-		Models     func(childComplexity int, first *int, after *string, datasetID *string) int
+		Algorithms  func(childComplexity int) int
+		Dataset     func(childComplexity int, id string) int
+		Datasets    func(childComplexity int, first *int, after *string) int
+		Leaderboard func(childComplexity int, modelIds []string, metric *string) int
+		Model       func(childComplexity int, id string) int
+		Models      func(childComplexity int, first *int, after *string, datasetID *string) int
 	}
 
 	Split struct {
@@ -270,6 +278,27 @@ type ComplexityRoot struct {
 		TestFraction func(childComplexity int) int
 		TestRows     func(childComplexity int) int
 		TrainRows    func(childComplexity int) int
+	}
+
+	Subscription struct {
+		TrainingProgress func(childComplexity int, modelID string) int
+	}
+
+	TrainingEvent struct {
+		Error    func(childComplexity int) int
+		Model    func(childComplexity int) int
+		ModelID  func(childComplexity int) int
+		Progress func(childComplexity int) int
+		Status   func(childComplexity int) int
+	}
+
+	TrainingProgress struct {
+		ElapsedSeconds func(childComplexity int) int
+		EtaSeconds     func(childComplexity int) int
+		Fraction       func(childComplexity int) int
+		Iteration      func(childComplexity int) int
+		Loss           func(childComplexity int) int
+		Stage          func(childComplexity int) int
 	}
 
 	Trial struct {
@@ -303,6 +332,7 @@ type MetricsResolver interface {
 }
 type ModelResolver interface {
 	Error(ctx context.Context, obj *store.Model) (*string, error)
+	Progress(ctx context.Context, obj *store.Model) (*service.Progress, error)
 	Dataset(ctx context.Context, obj *store.Model) (*store.Dataset, error)
 
 	Params(ctx context.Context, obj *store.Model) (any, error)
@@ -322,9 +352,10 @@ type ModelResolver interface {
 type MutationResolver interface {
 	CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error)
 	DeleteDataset(ctx context.Context, id string) (string, error)
-	TrainModel(ctx context.Context, input model.TrainModelInput) (*store.Model, error)
-	TuneModel(ctx context.Context, input model.TuneModelInput) (*store.Model, error)
-	CompareModels(ctx context.Context, input model.CompareModelsInput) (*service.Leaderboard, error)
+	TrainModel(ctx context.Context, input model.TrainModelInput, wait *bool) (*store.Model, error)
+	CancelTraining(ctx context.Context, id string) (*store.Model, error)
+	TuneModel(ctx context.Context, input model.TuneModelInput, wait *bool) (*store.Model, error)
+	CompareModels(ctx context.Context, input model.CompareModelsInput, wait *bool) (*service.Leaderboard, error)
 	DeleteModel(ctx context.Context, id string) (string, error)
 	Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error)
 }
@@ -337,6 +368,18 @@ type QueryResolver interface {
 	Models(ctx context.Context, first *int, after *string, datasetID *string) (*model.ModelConnection, error)
 	Model(ctx context.Context, id string) (*store.Model, error)
 	Algorithms(ctx context.Context) ([]model.AlgorithmInfo, error)
+	Leaderboard(ctx context.Context, modelIds []string, metric *string) (*service.Leaderboard, error)
+}
+type SubscriptionResolver interface {
+	TrainingProgress(ctx context.Context, modelID string) (<-chan *service.Event, error)
+}
+type TrainingEventResolver interface {
+	Error(ctx context.Context, obj *service.Event) (*string, error)
+	Model(ctx context.Context, obj *service.Event) (*store.Model, error)
+}
+type TrainingProgressResolver interface {
+	ElapsedSeconds(ctx context.Context, obj *service.Progress) (float64, error)
+	EtaSeconds(ctx context.Context, obj *service.Progress) (*float64, error)
 }
 type TrialResolver interface {
 	Params(ctx context.Context, obj *service.Trial) (any, error)
@@ -660,6 +703,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Intercept.Value(childComplexity), true
 
+	case "Leaderboard.complete":
+		if e.ComplexityRoot.Leaderboard.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Complete(childComplexity), true
 	case "Leaderboard.entries":
 		if e.ComplexityRoot.Leaderboard.Entries == nil {
 			break
@@ -918,6 +967,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Params(childComplexity), true
+	case "Model.predictionMicrosPerRow":
+		if e.ComplexityRoot.Model.PredictionMicrosPerRow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.PredictionMicrosPerRow(childComplexity), true
 	case "Model.predictions":
 		if e.ComplexityRoot.Model.Predictions == nil {
 			break
@@ -929,6 +984,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Predictions(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Model.progress":
+		if e.ComplexityRoot.Model.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Progress(childComplexity), true
 	case "Model.split":
 		if e.ComplexityRoot.Model.Split == nil {
 			break
@@ -1010,6 +1071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelEdge.Node(childComplexity), true
 
+	case "Mutation.cancelTraining":
+		if e.ComplexityRoot.Mutation.CancelTraining == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelTraining_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelTraining(childComplexity, args["id"].(string)), true
 	case "Mutation.compareModels":
 		if e.ComplexityRoot.Mutation.CompareModels == nil {
 			break
@@ -1020,7 +1092,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CompareModels(childComplexity, args["input"].(model.CompareModelsInput)), true
+		return e.ComplexityRoot.Mutation.CompareModels(childComplexity, args["input"].(model.CompareModelsInput), args["wait"].(*bool)), true
 	case "Mutation.createDataset":
 		if e.ComplexityRoot.Mutation.CreateDataset == nil {
 			break
@@ -1075,7 +1147,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TrainModel(childComplexity, args["input"].(model.TrainModelInput)), true
+		return e.ComplexityRoot.Mutation.TrainModel(childComplexity, args["input"].(model.TrainModelInput), args["wait"].(*bool)), true
 	case "Mutation.tuneModel":
 		if e.ComplexityRoot.Mutation.TuneModel == nil {
 			break
@@ -1086,7 +1158,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TuneModel(childComplexity, args["input"].(model.TuneModelInput)), true
+		return e.ComplexityRoot.Mutation.TuneModel(childComplexity, args["input"].(model.TuneModelInput), args["wait"].(*bool)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1261,6 +1333,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.leaderboard":
+		if e.ComplexityRoot.Query.Leaderboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leaderboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["modelIds"].([]string), args["metric"].(*string)), true
 	case "Query.model":
 		if e.ComplexityRoot.Query.Model == nil {
 			break
@@ -1320,6 +1403,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Split.TrainRows(childComplexity), true
+
+	case "Subscription.trainingProgress":
+		if e.ComplexityRoot.Subscription.TrainingProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_trainingProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TrainingProgress(childComplexity, args["modelId"].(string)), true
+
+	case "TrainingEvent.error":
+		if e.ComplexityRoot.TrainingEvent.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingEvent.Error(childComplexity), true
+	case "TrainingEvent.model":
+		if e.ComplexityRoot.TrainingEvent.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingEvent.Model(childComplexity), true
+	case "TrainingEvent.modelId":
+		if e.ComplexityRoot.TrainingEvent.ModelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingEvent.ModelID(childComplexity), true
+	case "TrainingEvent.progress":
+		if e.ComplexityRoot.TrainingEvent.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingEvent.Progress(childComplexity), true
+	case "TrainingEvent.status":
+		if e.ComplexityRoot.TrainingEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingEvent.Status(childComplexity), true
+
+	case "TrainingProgress.elapsedSeconds":
+		if e.ComplexityRoot.TrainingProgress.ElapsedSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.ElapsedSeconds(childComplexity), true
+	case "TrainingProgress.etaSeconds":
+		if e.ComplexityRoot.TrainingProgress.EtaSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.EtaSeconds(childComplexity), true
+	case "TrainingProgress.fraction":
+		if e.ComplexityRoot.TrainingProgress.Fraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.Fraction(childComplexity), true
+	case "TrainingProgress.iteration":
+		if e.ComplexityRoot.TrainingProgress.Iteration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.Iteration(childComplexity), true
+	case "TrainingProgress.loss":
+		if e.ComplexityRoot.TrainingProgress.Loss == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.Loss(childComplexity), true
+	case "TrainingProgress.stage":
+		if e.ComplexityRoot.TrainingProgress.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingProgress.Stage(childComplexity), true
 
 	case "Trial.error":
 		if e.ComplexityRoot.Trial.Error == nil {
@@ -1444,6 +1607,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1481,6 +1661,7 @@ INTERNAL_SERVER_ERROR (our fault; details are in the server log).
 schema {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 "An RFC 3339 timestamp."
@@ -1498,6 +1679,20 @@ type Query {
   model(id: ID!): Model
   "The algorithms ` + "`" + `trainModel` + "`" + ` accepts, with their tasks and parameters (for building forms)."
   algorithms: [AlgorithmInfo!]!
+  """
+  Rank existing models of one task by a metric on their test rows, for
+  example the models of an unfinished ` + "`" + `compareModels` + "`" + ` once they are trained.
+  """
+  leaderboard(modelIds: [ID!]!, metric: Metric): Leaderboard!
+}
+
+type Subscription {
+  """
+  A model's training as it happens (graphql-transport-ws over websocket):
+  its state at once, then every status change and progress update, until it
+  is READY, FAILED or CANCELLED.
+  """
+  trainingProgress(modelId: ID!): TrainingEvent!
 }
 
 type Mutation {
@@ -1506,24 +1701,30 @@ type Mutation {
   "Delete a dataset and its data. Models trained on it are kept (their ` + "`" + `dataset` + "`" + ` becomes null). Returns the id."
   deleteDataset(id: ID!): ID!
   """
-  Train a model on a dataset and evaluate it on a held-out split. Returns the
-  model with status READY, or FAILED with ` + "`" + `error` + "`" + ` when fitting failed. Input
-  mistakes (unknown dataset, column, parameter) are errors and create nothing.
+  Train a model on a dataset and evaluate it on a held-out split. Input
+  mistakes (unknown dataset, column, parameter) are errors and create
+  nothing. The training is queued: the model comes back QUEUED at once
+  (follow it with the trainingProgress subscription, or read
+  Model.progress), or with ` + "`" + `wait: true` + "`" + ` once it is READY, FAILED (with
+  ` + "`" + `error` + "`" + `) or CANCELLED.
   """
-  trainModel(input: TrainModelInput!): Model!
+  trainModel(input: TrainModelInput!, wait: Boolean = false): Model!
+  "Stop a QUEUED or TRAINING model; it ends CANCELLED."
+  cancelTraining(id: ID!): Model!
   """
   Search hyperparameters by k-fold cross-validation on the training rows
   (a grid, or n random draws from ranges), then train the best parameters
   on all training rows and evaluate them on the test rows. Returns that
   model; its ` + "`" + `tuning` + "`" + ` lists every trial.
   """
-  tuneModel(input: TuneModelInput!): Model!
+  tuneModel(input: TuneModelInput!, wait: Boolean = false): Model!
   """
   Train several algorithms on the same data and split and rank them by a
   metric on the test rows, as an AutoML leaderboard does. Every model is
-  saved.
+  saved. Without ` + "`" + `wait` + "`" + ` the trainings are queued and the board is not
+  ` + "`" + `complete` + "`" + `: rank them again later with ` + "`" + `leaderboard(modelIds:)` + "`" + `.
   """
-  compareModels(input: CompareModelsInput!): Leaderboard!
+  compareModels(input: CompareModelsInput!, wait: Boolean = false): Leaderboard!
   "Delete a model and its predictions. Returns the id."
   deleteModel(id: ID!): ID!
   """
@@ -1629,9 +1830,36 @@ enum Task {
 }
 
 enum ModelStatus {
+  "Waiting for a training worker."
+  QUEUED
   TRAINING
   READY
   FAILED
+  CANCELLED
+}
+
+type TrainingProgress {
+  "Part of the job done, from 0 to 1."
+  fraction: Float!
+  "queued, loading, cross-validating, tuning: trial i of n, fitting, evaluating or saving."
+  stage: String!
+  "The estimator's iteration, epoch, tree or stage while fitting, when it reports one."
+  iteration: Int
+  "The training loss at that iteration, when the estimator has one."
+  loss: Float
+  elapsedSeconds: Float!
+  "Estimated from the progress so far."
+  etaSeconds: Float
+}
+
+type TrainingEvent {
+  modelId: ID!
+  status: ModelStatus!
+  "While QUEUED or TRAINING."
+  progress: TrainingProgress
+  "Why the model FAILED or was CANCELLED."
+  error: String
+  model: Model!
 }
 
 enum SplitMethod {
@@ -1746,6 +1974,8 @@ input CompareModelsInput {
 type Leaderboard {
   metric: Metric!
   task: Task!
+  "False while some model is still QUEUED or TRAINING."
+  complete: Boolean!
   "Best first."
   entries: [LeaderboardEntry!]!
 }
@@ -1757,7 +1987,7 @@ type LeaderboardEntry {
   "The metric on the test rows; null when the model FAILED."
   score: Float
   trainingTimeMs: Int!
-  "Mean prediction time per row over the test rows, in microseconds."
+  "Time to predict the test rows, per row, in microseconds."
   predictionMicrosPerRow: Float
 }
 
@@ -1767,8 +1997,10 @@ type Model {
   algorithm: Algorithm!
   task: Task!
   status: ModelStatus!
-  "Why training failed, when status is FAILED."
+  "Why training failed, when status is FAILED (or why it was CANCELLED)."
   error: String
+  "How far training has got, while QUEUED or TRAINING (in the instance training it)."
+  progress: TrainingProgress
   "The dataset it was trained on; null once that dataset is deleted."
   dataset: Dataset
   "The predicted column; empty for clustering."
@@ -1809,6 +2041,8 @@ type Model {
   createdAt: Time!
   trainedAt: Time
   trainingTimeMs: Int
+  "Time to predict the test rows, per row, in microseconds."
+  predictionMicrosPerRow: Float
   "Saved predictions, newest first."
   predictions(first: Int, after: String): PredictionConnection!
 }
@@ -2199,6 +2433,8 @@ func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field g
 		return ec.fieldContext_Leaderboard_metric(ctx, field)
 	case "task":
 		return ec.fieldContext_Leaderboard_task(ctx, field)
+	case "complete":
+		return ec.fieldContext_Leaderboard_complete(ctx, field)
 	case "entries":
 		return ec.fieldContext_Leaderboard_entries(ctx, field)
 	}
@@ -2273,6 +2509,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_status(ctx, field)
 	case "error":
 		return ec.fieldContext_Model_error(ctx, field)
+	case "progress":
+		return ec.fieldContext_Model_progress(ctx, field)
 	case "dataset":
 		return ec.fieldContext_Model_dataset(ctx, field)
 	case "target":
@@ -2309,6 +2547,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_trainedAt(ctx, field)
 	case "trainingTimeMs":
 		return ec.fieldContext_Model_trainingTimeMs(ctx, field)
+	case "predictionMicrosPerRow":
+		return ec.fieldContext_Model_predictionMicrosPerRow(ctx, field)
 	case "predictions":
 		return ec.fieldContext_Model_predictions(ctx, field)
 	}
@@ -2435,6 +2675,40 @@ func (ec *executionContext) childFields_Split(ctx context.Context, field graphql
 		return ec.fieldContext_Split_testRows(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Split", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelId":
+		return ec.fieldContext_TrainingEvent_modelId(ctx, field)
+	case "status":
+		return ec.fieldContext_TrainingEvent_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_TrainingEvent_progress(ctx, field)
+	case "error":
+		return ec.fieldContext_TrainingEvent_error(ctx, field)
+	case "model":
+		return ec.fieldContext_TrainingEvent_model(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fraction":
+		return ec.fieldContext_TrainingProgress_fraction(ctx, field)
+	case "stage":
+		return ec.fieldContext_TrainingProgress_stage(ctx, field)
+	case "iteration":
+		return ec.fieldContext_TrainingProgress_iteration(ctx, field)
+	case "loss":
+		return ec.fieldContext_TrainingProgress_loss(ctx, field)
+	case "elapsedSeconds":
+		return ec.fieldContext_TrainingProgress_elapsedSeconds(ctx, field)
+	case "etaSeconds":
+		return ec.fieldContext_TrainingProgress_etaSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingProgress", field.Name)
 }
 
 func (ec *executionContext) childFields_Trial(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2669,6 +2943,20 @@ func (ec *executionContext) field_Model_predictions_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelTraining_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_compareModels_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2680,6 +2968,14 @@ func (ec *executionContext) field_Mutation_compareModels_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "wait",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["wait"] = arg1
 	return args, nil
 }
 
@@ -2750,6 +3046,14 @@ func (ec *executionContext) field_Mutation_trainModel_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "wait",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["wait"] = arg1
 	return args, nil
 }
 
@@ -2764,6 +3068,14 @@ func (ec *executionContext) field_Mutation_tuneModel_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "wait",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["wait"] = arg1
 	return args, nil
 }
 
@@ -2817,6 +3129,28 @@ func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_leaderboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modelIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelIds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "metric",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOMetric2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metric"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_model_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2858,6 +3192,20 @@ func (ec *executionContext) field_Query_models_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["datasetId"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_trainingProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelId"] = arg0
 	return args, nil
 }
 
@@ -4155,6 +4503,29 @@ func (ec *executionContext) fieldContext_Leaderboard_task(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Task")
 }
 
+func (ec *executionContext) _Leaderboard_complete(ctx context.Context, field graphql.CollectedField, obj *service.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Leaderboard_entries(ctx context.Context, field graphql.CollectedField, obj *service.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4835,6 +5206,38 @@ func (ec *executionContext) fieldContext_Model_error(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Model", field, true, true, "String")
 }
 
+func (ec *executionContext) _Model_progress(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Progress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Progress) graphql.Marshaler {
+			return ec.marshalOTrainingProgress2ᚖmlgraphᚋserviceᚐProgress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Model_dataset(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5384,6 +5787,29 @@ func (ec *executionContext) fieldContext_Model_trainingTimeMs(_ context.Context,
 	return graphql.NewScalarFieldContext("Model", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Model_predictionMicrosPerRow(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_predictionMicrosPerRow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PredictionMicrosPerRow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_predictionMicrosPerRow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Model", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Model_predictions(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5668,7 +6094,7 @@ func (ec *executionContext) _Mutation_trainModel(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TrainModel(ctx, fc.Args["input"].(model.TrainModelInput))
+			return ec.Resolvers.Mutation().TrainModel(ctx, fc.Args["input"].(model.TrainModelInput), fc.Args["wait"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
@@ -5702,6 +6128,50 @@ func (ec *executionContext) fieldContext_Mutation_trainModel(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_cancelTraining(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelTraining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelTraining(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
+			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelTraining(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelTraining_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_tuneModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5712,7 +6182,7 @@ func (ec *executionContext) _Mutation_tuneModel(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TuneModel(ctx, fc.Args["input"].(model.TuneModelInput))
+			return ec.Resolvers.Mutation().TuneModel(ctx, fc.Args["input"].(model.TuneModelInput), fc.Args["wait"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
@@ -5756,7 +6226,7 @@ func (ec *executionContext) _Mutation_compareModels(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CompareModels(ctx, fc.Args["input"].(model.CompareModelsInput))
+			return ec.Resolvers.Mutation().CompareModels(ctx, fc.Args["input"].(model.CompareModelsInput), fc.Args["wait"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
@@ -6669,6 +7139,50 @@ func (ec *executionContext) fieldContext_Query_algorithms(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leaderboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["modelIds"].([]string), fc.Args["metric"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
+			return ec.marshalNLeaderboard2ᚖmlgraphᚋserviceᚐLeaderboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leaderboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Leaderboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leaderboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6881,6 +7395,321 @@ func (ec *executionContext) _Split_testRows(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Split_testRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Split", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Subscription_trainingProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_trainingProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().TrainingProgress(ctx, fc.Args["modelId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Event) graphql.Marshaler {
+			return ec.marshalNTrainingEvent2ᚖmlgraphᚋserviceᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_trainingProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_trainingProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingEvent_modelId(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingEvent_modelId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingEvent_modelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TrainingEvent_status(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNModelStatus2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingEvent", field, false, false, "ModelStatus")
+}
+
+func (ec *executionContext) _TrainingEvent_progress(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingEvent_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Progress) graphql.Marshaler {
+			return ec.marshalOTrainingProgress2ᚖmlgraphᚋserviceᚐProgress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingEvent_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingEvent_error(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingEvent_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingEvent().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingEvent_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _TrainingEvent_model(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingEvent_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingEvent().Model(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
+			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingEvent_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingProgress_fraction(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_fraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fraction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_fraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TrainingProgress_stage(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingProgress_iteration(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_iteration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Iteration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_iteration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingProgress_loss(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_loss(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Loss, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_loss(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TrainingProgress_elapsedSeconds(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_elapsedSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingProgress().ElapsedSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_elapsedSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, true, true, "Float")
+}
+
+func (ec *executionContext) _TrainingProgress_etaSeconds(ctx context.Context, field graphql.CollectedField, obj *service.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingProgress_etaSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingProgress().EtaSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingProgress_etaSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingProgress", field, true, true, "Float")
 }
 
 func (ec *executionContext) _Trial_params(ctx context.Context, field graphql.CollectedField, obj *service.Trial) (ret graphql.Marshaler) {
@@ -9412,6 +10241,11 @@ func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "complete":
+			out.Values[i] = ec._Leaderboard_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "entries":
 			out.Values[i] = ec._Leaderboard_entries(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -9638,6 +10472,12 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Model_error(ctx, field, obj)
 				})
+		case "progress":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_progress(ctx, field, obj)
+				})
 		case "dataset":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -9737,6 +10577,11 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "trainingTimeMs":
 			out.Values[i] = ec._Model_trainingTimeMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "predictionMicrosPerRow":
+			out.Values[i] = ec._Model_predictionMicrosPerRow(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -9880,6 +10725,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "trainModel":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_trainModel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelTraining":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelTraining(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -10262,6 +11114,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_algorithms(ctx, field)
 				})
+		case "leaderboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leaderboard(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -10334,6 +11192,141 @@ func (ec *executionContext) _Split(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "trainingProgress":
+		return ec._Subscription_trainingProgress(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
+var trainingEventImplementors = []string{"TrainingEvent"}
+
+func (ec *executionContext) _TrainingEvent(ctx context.Context, sel ast.SelectionSet, obj *service.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingEvent")
+		case "modelId":
+			out.Values[i] = ec._TrainingEvent_modelId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._TrainingEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._TrainingEvent_progress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingEvent_error(ctx, field, obj)
+				})
+		case "model":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingEvent_model(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingProgressImplementors = []string{"TrainingProgress"}
+
+func (ec *executionContext) _TrainingProgress(ctx context.Context, sel ast.SelectionSet, obj *service.Progress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingProgress")
+		case "fraction":
+			out.Values[i] = ec._TrainingProgress_fraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stage":
+			out.Values[i] = ec._TrainingProgress_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "iteration":
+			out.Values[i] = ec._TrainingProgress_iteration(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "loss":
+			out.Values[i] = ec._TrainingProgress_loss(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "elapsedSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingProgress_elapsedSeconds(ctx, field, obj)
+				})
+		case "etaSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingProgress_etaSeconds(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11030,6 +12023,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNImportanceMethod2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11532,6 +12554,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 func (ec *executionContext) unmarshalNTrainModelInput2mlgraphᚋgraphᚋmodelᚐTrainModelInput(ctx context.Context, v any) (model.TrainModelInput, error) {
 	res, err := ec.unmarshalInputTrainModelInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTrainingEvent2ᚖmlgraphᚋserviceᚐEvent(ctx context.Context, sel ast.SelectionSet, v *service.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingEvent!")
+		return graphql.Null
+	}
+	return ec._TrainingEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTrial2mlgraphᚋserviceᚐTrial(ctx context.Context, sel ast.SelectionSet, v service.Trial) graphql.Marshaler {
@@ -12239,6 +13269,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTrainingProgress2ᚖmlgraphᚋserviceᚐProgress(ctx context.Context, sel ast.SelectionSet, v *service.Progress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TrainingProgress(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOTuning2ᚖmlgraphᚋserviceᚐTuning(ctx context.Context, sel ast.SelectionSet, v *service.Tuning) graphql.Marshaler {

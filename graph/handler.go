@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -17,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/telemetry"
 	"mlgraph/service"
 )
 
@@ -25,15 +27,24 @@ const codeInternal = "INTERNAL_SERVER_ERROR"
 
 // NewHandler returns the GraphQL HTTP handler: POST and GET transports, a
 // parsed-query cache, automatic persisted queries, introspection, and an
-// error presenter that shows clients only what is theirs to see.
-func NewHandler(svc *service.Service, log *slog.Logger) http.Handler {
+// error presenter that shows clients only what is theirs to see. Extra
+// extensions (such as OperationMetrics) are used after the built-in ones.
+func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.HandlerExtension) http.Handler {
+	// Log lines made with a request's context carry its request id.
+	log = telemetry.WithRequestIDs(log)
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Service: svc}}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	// Subscriptions (trainingProgress) over websocket; the
+	// graphql-transport-ws protocol is chosen by the client's subprotocol.
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	for _, e := range extensions {
+		srv.Use(e)
+	}
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -46,8 +57,11 @@ var errInternal = errors.New("internal error")
 
 // errorPresenter maps client-facing errors to extensions.code, keeps
 // gqlgen's own parse and validation errors, and replaces every other error
-// with a generic one after logging it.
+// with a generic one after logging it. The generic error carries the
+// request id in extensions.requestId, so a user can quote it and an
+// operator find the log line.
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	log = telemetry.WithRequestIDs(log)
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if e, ok := apperr.As(err); ok {
@@ -69,6 +83,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		gerr.Message = "internal error"
 		gerr.Extensions = map[string]any{"code": codeInternal}
+		if id := telemetry.RequestID(ctx); id != "" {
+			gerr.Extensions["requestId"] = id
+		}
 		return gerr
 	}
 }

@@ -40,6 +40,11 @@ func (r *modelResolver) Error(ctx context.Context, obj *store.Model) (*string, e
 	return optional(obj.Error), nil
 }
 
+// Progress is the resolver for the progress field.
+func (r *modelResolver) Progress(ctx context.Context, obj *store.Model) (*service.Progress, error) {
+	return r.Service.Progress(obj.ID), nil
+}
+
 // Dataset is the resolver for the dataset field.
 func (r *modelResolver) Dataset(ctx context.Context, obj *store.Model) (*store.Dataset, error) {
 	if obj.DatasetID == nil {
@@ -161,30 +166,35 @@ func (r *mutationResolver) DeleteDataset(ctx context.Context, id string) (string
 }
 
 // TrainModel is the resolver for the trainModel field.
-func (r *mutationResolver) TrainModel(ctx context.Context, input model.TrainModelInput) (*store.Model, error) {
+func (r *mutationResolver) TrainModel(ctx context.Context, input model.TrainModelInput, wait *bool) (*store.Model, error) {
 	req, err := trainRequest(input)
 	if err != nil {
 		return nil, err
 	}
-	return r.Service.Train(ctx, req)
+	return r.Service.Train(ctx, req, deref(wait))
+}
+
+// CancelTraining is the resolver for the cancelTraining field.
+func (r *mutationResolver) CancelTraining(ctx context.Context, id string) (*store.Model, error) {
+	return r.Service.CancelTraining(ctx, id)
 }
 
 // TuneModel is the resolver for the tuneModel field.
-func (r *mutationResolver) TuneModel(ctx context.Context, input model.TuneModelInput) (*store.Model, error) {
+func (r *mutationResolver) TuneModel(ctx context.Context, input model.TuneModelInput, wait *bool) (*store.Model, error) {
 	req, err := tuneRequest(input)
 	if err != nil {
 		return nil, err
 	}
-	return r.Service.Tune(ctx, req)
+	return r.Service.Tune(ctx, req, deref(wait))
 }
 
 // CompareModels is the resolver for the compareModels field.
-func (r *mutationResolver) CompareModels(ctx context.Context, input model.CompareModelsInput) (*service.Leaderboard, error) {
+func (r *mutationResolver) CompareModels(ctx context.Context, input model.CompareModelsInput, wait *bool) (*service.Leaderboard, error) {
 	req, err := compareRequest(input)
 	if err != nil {
 		return nil, err
 	}
-	return r.Service.Compare(ctx, req)
+	return r.Service.Compare(ctx, req, deref(wait))
 }
 
 // DeleteModel is the resolver for the deleteModel field.
@@ -241,6 +251,55 @@ func (r *queryResolver) Algorithms(ctx context.Context) ([]model.AlgorithmInfo, 
 	return algorithms(), nil
 }
 
+// Leaderboard is the resolver for the leaderboard field.
+func (r *queryResolver) Leaderboard(ctx context.Context, modelIds []string, metric *string) (*service.Leaderboard, error) {
+	return r.Service.Leaderboard(ctx, modelIds, deref(metric))
+}
+
+// TrainingProgress is the resolver for the trainingProgress field.
+func (r *subscriptionResolver) TrainingProgress(ctx context.Context, modelID string) (<-chan *service.Event, error) {
+	events, err := r.Service.Subscribe(ctx, modelID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *service.Event)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			select {
+			case out <- &ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Error is the resolver for the error field.
+func (r *trainingEventResolver) Error(ctx context.Context, obj *service.Event) (*string, error) {
+	return optional(obj.Error), nil
+}
+
+// Model is the resolver for the model field.
+func (r *trainingEventResolver) Model(ctx context.Context, obj *service.Event) (*store.Model, error) {
+	return r.Service.ModelByID(ctx, obj.ModelID)
+}
+
+// ElapsedSeconds is the resolver for the elapsedSeconds field.
+func (r *trainingProgressResolver) ElapsedSeconds(ctx context.Context, obj *service.Progress) (float64, error) {
+	return obj.Elapsed.Seconds(), nil
+}
+
+// EtaSeconds is the resolver for the etaSeconds field.
+func (r *trainingProgressResolver) EtaSeconds(ctx context.Context, obj *service.Progress) (*float64, error) {
+	if obj.Eta == nil {
+		return nil, nil
+	}
+	eta := obj.Eta.Seconds()
+	return &eta, nil
+}
+
 // Params is the resolver for the params field.
 func (r *trialResolver) Params(ctx context.Context, obj *service.Trial) (any, error) {
 	return obj.Params, nil
@@ -267,16 +326,28 @@ func (r *Resolver) Prediction() PredictionResolver { return &predictionResolver{
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+// TrainingEvent returns TrainingEventResolver implementation.
+func (r *Resolver) TrainingEvent() TrainingEventResolver { return &trainingEventResolver{r} }
+
+// TrainingProgress returns TrainingProgressResolver implementation.
+func (r *Resolver) TrainingProgress() TrainingProgressResolver { return &trainingProgressResolver{r} }
+
 // Trial returns TrialResolver implementation.
 func (r *Resolver) Trial() TrialResolver { return &trialResolver{r} }
 
 type (
-	crossValidationResolver struct{ *Resolver }
-	datasetResolver         struct{ *Resolver }
-	metricsResolver         struct{ *Resolver }
-	modelResolver           struct{ *Resolver }
-	mutationResolver        struct{ *Resolver }
-	predictionResolver      struct{ *Resolver }
-	queryResolver           struct{ *Resolver }
-	trialResolver           struct{ *Resolver }
+	crossValidationResolver  struct{ *Resolver }
+	datasetResolver          struct{ *Resolver }
+	metricsResolver          struct{ *Resolver }
+	modelResolver            struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	predictionResolver       struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	subscriptionResolver     struct{ *Resolver }
+	trainingEventResolver    struct{ *Resolver }
+	trainingProgressResolver struct{ *Resolver }
+	trialResolver            struct{ *Resolver }
 )

@@ -51,8 +51,15 @@ func benchService(b *testing.B) (*Service, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
-	return New(st, Options{}), path
+	svc := New(st, Options{})
+	if err := svc.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		svc.Close(context.Background())
+		st.Close()
+	})
+	return svc, path
 }
 
 func fileSize(b *testing.B, paths ...string) int64 {
@@ -100,7 +107,7 @@ func BenchmarkTrainOLS(b *testing.B) {
 	req := TrainRequest{DatasetID: FormatID(d.ID), Target: "target", Algorithm: "LINEAR_REGRESSION"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := svc.Train(context.Background(), req)
+		m, err := svc.Train(context.Background(), req, true)
 		if err != nil || m.Status != StatusReady {
 			b.Fatalf("train: %v (%+v)", err, m)
 		}

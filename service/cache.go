@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/telemetry"
 	"mlgraph/ml"
 	"mlgraph/store"
 )
@@ -26,24 +27,27 @@ type loadedModel struct {
 // database once per model, not once per request. Concurrent misses for one
 // model share a single load.
 type modelCache struct {
-	store   *store.Store
-	entries *lru.Cache[int64, *loadedModel]
-	loads   singleflight.Group
+	store     *store.Store
+	telemetry *telemetry.Metrics
+	entries   *lru.Cache[int64, *loadedModel]
+	loads     singleflight.Group
 }
 
-func newModelCache(st *store.Store, size int) *modelCache {
+func newModelCache(st *store.Store, size int, tm *telemetry.Metrics) *modelCache {
 	entries, err := lru.New[int64, *loadedModel](size)
 	if err != nil {
 		panic(fmt.Sprintf("model cache of size %d: %v", size, err)) // size is checked by New
 	}
-	return &modelCache{store: st, entries: entries}
+	return &modelCache{store: st, entries: entries, telemetry: tm}
 }
 
 // get returns a READY model, loading it on a miss.
 func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
 	if m, ok := c.entries.Get(id); ok {
+		c.telemetry.CacheHit()
 		return m, nil
 	}
+	c.telemetry.CacheMiss()
 	v, err, _ := c.loads.Do(fmt.Sprint(id), func() (any, error) {
 		rec, err := c.store.GetModel(ctx, id)
 		if err != nil {
@@ -65,6 +69,7 @@ func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
 		}
 		m := &loadedModel{rec: rec, fitted: fitted}
 		c.entries.Add(id, m)
+		c.telemetry.SetCachedModels(c.entries.Len())
 		return m, nil
 	})
 	if err != nil {
@@ -75,6 +80,7 @@ func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
 
 func (c *modelCache) put(rec *store.Model, fitted *ml.Model) {
 	c.entries.Add(rec.ID, &loadedModel{rec: rec, fitted: fitted})
+	c.telemetry.SetCachedModels(c.entries.Len())
 }
 
 func (c *modelCache) remove(id int64) { c.entries.Remove(id) }

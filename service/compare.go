@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"time"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/ml"
@@ -22,11 +21,13 @@ type CompareRequest struct {
 	Metric     string
 }
 
-// Leaderboard ranks the models of a comparison, best first.
+// Leaderboard ranks models, best first.
 type Leaderboard struct {
 	Metric  string
 	Task    string
 	Entries []LeaderboardEntry
+	// Complete is false while some model is still queued or training.
+	Complete bool
 }
 
 // LeaderboardEntry is one model of a comparison.
@@ -37,13 +38,16 @@ type LeaderboardEntry struct {
 	// Score is the metric on the test rows; nil if training failed.
 	Score          *float64
 	TrainingTimeMs int64
-	// PredictionMicrosPerRow is the time to predict the test rows, per row.
+	// PredictionMicrosPerRow is the time the model took to predict its
+	// test rows, per row.
 	PredictionMicrosPerRow *float64
 }
 
 // Compare checks every algorithm's request first (a mistake trains
-// nothing), then trains them one after the other and ranks them.
-func (s *Service) Compare(ctx context.Context, req CompareRequest) (*Leaderboard, error) {
+// nothing), then queues one training each and ranks them. Without wait the
+// board is not Complete: its models are QUEUED, to be ranked again with
+// Leaderboard once trained.
+func (s *Service) Compare(ctx context.Context, req CompareRequest, wait bool) (*Leaderboard, error) {
 	algorithms := req.Algorithms
 	if len(algorithms) == 0 {
 		task, err := s.comparisonTask(ctx, req.Base)
@@ -90,33 +94,80 @@ func (s *Service) Compare(ctx context.Context, req CompareRequest) (*Leaderboard
 	if err != nil {
 		return nil, err
 	}
-	board := &Leaderboard{Metric: req.Metric, Task: string(task)}
-	if board.Metric == "" {
-		board.Metric = metricEnum(metric.Name)
-	}
-	for _, plan := range plans {
-		rec, fitted, err := s.train(ctx, plan)
+	ids := make([]int64, len(plans))
+	for i, plan := range plans {
+		r := req.Base
+		r.Algorithm, r.Params = plan.config.Algorithm, req.paramsOf(plan.config.Algorithm)
+		rec, err := s.submit(ctx, plan, jobRequest{Kind: jobTrain, Train: &r}, false)
 		if err != nil {
 			return nil, err
 		}
-		entry := LeaderboardEntry{Model: rec, Algorithm: rec.Algorithm}
+		ids[i] = rec.ID
+	}
+	if wait {
+		if err := s.waitFor(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	return s.leaderboard(ctx, ids, metric, task)
+}
+
+// paramsOf returns the params object given for an algorithm, if any.
+func (req CompareRequest) paramsOf(algorithm string) map[string]any {
+	p, _ := req.Params[algorithm].(map[string]any)
+	return p
+}
+
+// Leaderboard ranks existing models of one task by a metric on their test
+// rows (metric "" picks the task's default). Models not READY rank last.
+func (s *Service) Leaderboard(ctx context.Context, modelIDs []string, metricEnumName string) (*Leaderboard, error) {
+	if len(modelIDs) == 0 {
+		return nil, apperr.BadInputf("modelIds must not be empty")
+	}
+	ids := make([]int64, len(modelIDs))
+	var task ml.Task
+	for i, id := range modelIDs {
+		n, err := ParseID("model", id)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := s.store.GetModel(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && ml.Task(rec.Task) != task {
+			return nil, apperr.BadInputf("model %s is a %s model but model %s is %s: a leaderboard ranks one task", id, rec.Task, modelIDs[0], task)
+		}
+		ids[i], task = n, ml.Task(rec.Task)
+	}
+	metric, err := chooseMetric(metricEnumName, task)
+	if err != nil {
+		return nil, err
+	}
+	return s.leaderboard(ctx, ids, metric, task)
+}
+
+// leaderboard ranks the models' stored test metrics.
+func (s *Service) leaderboard(ctx context.Context, ids []int64, metric ml.MetricInfo, task ml.Task) (*Leaderboard, error) {
+	board := &Leaderboard{Metric: metricEnum(metric.Name), Task: string(task), Complete: true}
+	for _, id := range ids {
+		rec, err := s.store.GetModel(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		entry := LeaderboardEntry{Model: rec, Algorithm: rec.Algorithm, PredictionMicrosPerRow: rec.PredictionMicrosPerRow}
 		if rec.TrainingTimeMs != nil {
 			entry.TrainingTimeMs = *rec.TrainingTimeMs
 		}
-		if fitted != nil {
-			report, err := DecodeMetrics(rec.Metrics)
-			if err != nil {
-				return nil, err
-			}
-			if v, ok := metric.Value(report); ok {
-				entry.Score = &v
-			}
-			start := time.Now()
-			if _, err := fitted.Predict(plan.testX); err != nil {
-				return nil, fmt.Errorf("time predictions of %s: %w", rec.Algorithm, err)
-			}
-			perRow := float64(time.Since(start).Microseconds()) / float64(plan.split.TestRows)
-			entry.PredictionMicrosPerRow = &perRow
+		if rec.Status == StatusQueued || rec.Status == StatusTraining {
+			board.Complete = false
+		}
+		report, err := DecodeMetrics(rec.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := metric.Value(report); ok {
+			entry.Score = &v
 		}
 		board.Entries = append(board.Entries, entry)
 	}
@@ -131,6 +182,24 @@ func (s *Service) Compare(ctx context.Context, req CompareRequest) (*Leaderboard
 		board.Entries[i].Rank = i + 1
 	}
 	return board, nil
+}
+
+// waitFor waits until none of the models is queued or training here.
+func (s *Service) waitFor(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		s.jobs.mu.Lock()
+		j, ok := s.jobs.jobs[id]
+		s.jobs.mu.Unlock()
+		if !ok {
+			continue
+		}
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // comparisonTask is the task of a comparison that lists no algorithms:

@@ -6,11 +6,14 @@
 package service
 
 import (
+	"context"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/telemetry"
 	"mlgraph/store"
 )
 
@@ -20,7 +23,12 @@ type Options struct {
 	ModelCacheSize int
 	// MaxPredictRows bounds the rows of one predict call.
 	MaxPredictRows int
-	Logger         *slog.Logger
+	// Workers is how many trainings run at once (default: the number of
+	// CPUs).
+	Workers int
+	Logger  *slog.Logger
+	// Telemetry receives cache and training measurements (nil: none).
+	Telemetry *telemetry.Metrics
 }
 
 const (
@@ -33,7 +41,13 @@ type Service struct {
 	store          *store.Store
 	models         *modelCache
 	maxPredictRows int
+	workers        int
 	log            *slog.Logger
+	telemetry      *telemetry.Metrics
+	jobs           *jobQueue
+	// lifetime is cancelled, with a cause, to interrupt running jobs.
+	lifetime context.Context
+	stop     context.CancelCauseFunc
 }
 
 // New returns a Service backed by st.
@@ -47,12 +61,31 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	lifetime, stop := context.WithCancelCause(context.Background())
 	return &Service{
 		store:          st,
-		models:         newModelCache(st, opts.ModelCacheSize),
+		models:         newModelCache(st, opts.ModelCacheSize, opts.Telemetry),
 		maxPredictRows: opts.MaxPredictRows,
+		workers:        opts.Workers,
 		log:            opts.Logger,
+		telemetry:      opts.Telemetry,
+		jobs:           newJobQueue(),
+		lifetime:       lifetime,
+		stop:           stop,
 	}
+}
+
+// Start queues again the trainings a previous run left queued and starts
+// the training workers. Close stops them.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.resume(ctx); err != nil {
+		return err
+	}
+	s.startWorkers(s.workers)
+	return nil
 }
 
 // ParseID turns a GraphQL ID into a row id. An id that cannot exist is

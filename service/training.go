@@ -85,59 +85,32 @@ type trainingPlan struct {
 	tuning *Tuning
 }
 
-// Train checks the request, fits the model and evaluates it. Mistakes in
-// the request are BAD_USER_INPUT/NOT_FOUND errors and store nothing; a
-// failure while fitting leaves a FAILED model, which is returned.
-func (s *Service) Train(ctx context.Context, req TrainRequest) (*store.Model, error) {
+// Train checks the request and queues the training: mistakes in the
+// request are BAD_USER_INPUT/NOT_FOUND errors and store nothing. It returns
+// the QUEUED model at once, or with wait the finished model (READY, FAILED
+// with its error, or CANCELLED).
+func (s *Service) Train(ctx context.Context, req TrainRequest, wait bool) (*store.Model, error) {
 	plan, err := s.planTraining(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	rec, _, err := s.train(ctx, plan)
-	return rec, err
+	return s.submit(ctx, plan, jobRequest{Kind: jobTrain, Train: &req}, wait)
 }
 
-// train records a model for the plan, fits it and saves the outcome. The
-// fitted model is nil when training failed (the record says why).
-func (s *Service) train(ctx context.Context, plan *trainingPlan) (*store.Model, *ml.Model, error) {
-	rec := &store.Model{
-		Name:      plan.name,
-		DatasetID: &plan.dataset.ID,
-		Algorithm: plan.config.Algorithm,
-		Task:      string(plan.config.Task),
-		Status:    StatusTraining,
-		Target:    plan.target,
-		Features:  plan.features,
-		Params:    plan.config.Params,
-		Split:     toMap(plan.split),
-	}
-	if err := s.store.CreateModel(ctx, rec); err != nil {
-		return nil, nil, fmt.Errorf("create model: %w", err)
-	}
-	// The outcome is recorded even if the client has gone away meanwhile.
-	saveCtx := context.WithoutCancel(ctx)
-	fitted, err := s.fit(ctx, plan, rec)
-	if err != nil {
-		reason := err.Error()
-		if _, ok := errors.AsType[*ml.InputError](err); !ok && ctx.Err() == nil {
-			s.log.Error("training failed", "model", rec.ID, "err", err)
-		}
-		if ctx.Err() != nil {
-			reason = "training was interrupted: " + ctx.Err().Error()
-		}
-		if ferr := s.store.FailModel(saveCtx, rec.ID, reason); ferr != nil {
-			return nil, nil, fmt.Errorf("record failure of model %d: %w", rec.ID, ferr)
-		}
-		rec, err = s.store.GetModel(saveCtx, rec.ID)
-		return rec, nil, err
-	}
-	return rec, fitted, nil
-}
+// Stages of a training job after loading, with the fraction of the job
+// done when they start (fitting spans fitStart to fitEnd, see fitProgress).
+const (
+	stageCrossValidating = "cross-validating"
+	stageEvaluating      = "evaluating"
+	stageSaving          = "saving"
+)
 
-// fit trains, evaluates and saves a model whose record exists.
-func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model) (*ml.Model, error) {
+// fit trains, evaluates and saves a model whose record exists, telling
+// stage what it is doing.
+func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model, stage func(name string, fraction float64)) (*ml.Model, error) {
 	var err error
 	if cv := plan.crossValidate; cv != nil {
+		stage(stageCrossValidating, 0.02)
 		result, err := ml.CrossValidate(ctx, plan.config, plan.trainX, plan.trainY, cv.Folds, uint64(cv.Seed))
 		if err != nil {
 			return nil, fmt.Errorf("cross-validate: %w", err)
@@ -146,12 +119,19 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model)
 			return nil, fmt.Errorf("encode cross-validation: %w", err)
 		}
 	}
+	stage(stageFitting, fitStart)
 	start := time.Now()
 	fitted, err := ml.Train(ctx, plan.config, plan.trainX, plan.trainY)
 	if err != nil {
 		return nil, fmt.Errorf("train %s: %w", plan.config.Algorithm, err)
 	}
 	elapsed := time.Since(start)
+	stage(stageEvaluating, fitEnd)
+	start = time.Now()
+	if _, err := fitted.Predict(plan.testX); err != nil {
+		return nil, fmt.Errorf("predict test rows: %w", err)
+	}
+	perRow := float64(time.Since(start).Nanoseconds()) / 1e3 / float64(max(plan.split.TestRows, 1))
 	testMetrics, err := fitted.Evaluate(plan.testX, plan.testY)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate on test rows: %w", err)
@@ -164,6 +144,7 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model)
 	if err != nil {
 		return nil, fmt.Errorf("feature importance: %w", err)
 	}
+	stage(stageSaving, 0.97)
 	state, err := fitted.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("encode model: %w", err)
@@ -191,6 +172,7 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model)
 	rec.Params = fitted.Params
 	rec.TrainedAt = &now
 	rec.TrainingTimeMs = &ms
+	rec.PredictionMicrosPerRow = &perRow
 	if err := s.store.CompleteModel(context.WithoutCancel(ctx), rec, modelStateFormat, state); err != nil {
 		return nil, fmt.Errorf("save model %d: %w", rec.ID, err)
 	}

@@ -54,26 +54,36 @@ type Trial struct {
 	Error  *string        `json:"error,omitempty"`
 }
 
-// Tune cross-validates every parameter set on the training rows, then
-// trains the best one on all training rows and evaluates it on the test
-// rows like Train does. The returned model's Tuning lists the trials.
-func (s *Service) Tune(ctx context.Context, req TuneRequest) (*store.Model, error) {
-	if (req.Grid == nil) == (req.Random == nil) {
-		return nil, apperr.BadInputf("give exactly one of grid and random")
+// Tune checks a search and queues it: the job cross-validates every
+// parameter set on the training rows, then trains the best one on all
+// training rows and evaluates it on the test rows like Train does. The
+// model's Tuning lists the trials. It returns the QUEUED model at once, or
+// with wait the finished one.
+func (s *Service) Tune(ctx context.Context, req TuneRequest, wait bool) (*store.Model, error) {
+	plan, _, _, err := s.planSearch(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	if req.Folds < 2 || req.Folds > maxFolds {
-		return nil, apperr.BadInputf("folds must be in [2, %d], got %d", maxFolds, req.Folds)
-	}
-	if req.Seed < 0 {
-		return nil, apperr.BadInputf("seed must not be negative, got %d", req.Seed)
+	return s.submit(ctx, plan, jobRequest{Kind: jobTune, Tune: &req}, wait)
+}
+
+// planSearch checks a search request and lists its trials' parameters.
+func (s *Service) planSearch(ctx context.Context, req TuneRequest) (*trainingPlan, ml.MetricInfo, []map[string]any, error) {
+	var metric ml.MetricInfo
+	switch {
+	case (req.Grid == nil) == (req.Random == nil):
+		return nil, metric, nil, apperr.BadInputf("give exactly one of grid and random")
+	case req.Folds < 2 || req.Folds > maxFolds:
+		return nil, metric, nil, apperr.BadInputf("folds must be in [2, %d], got %d", maxFolds, req.Folds)
+	case req.Seed < 0:
+		return nil, metric, nil, apperr.BadInputf("seed must not be negative, got %d", req.Seed)
 	}
 	plan, err := s.planTraining(ctx, req.Train)
 	if err != nil {
-		return nil, err
+		return nil, metric, nil, err
 	}
-	metric, err := chooseMetric(req.Metric, plan.config.Task)
-	if err != nil {
-		return nil, err
+	if metric, err = chooseMetric(req.Metric, plan.config.Task); err != nil {
+		return nil, metric, nil, err
 	}
 	var candidates []map[string]any
 	if req.Grid != nil {
@@ -82,55 +92,69 @@ func (s *Service) Tune(ctx context.Context, req TuneRequest) (*store.Model, erro
 		candidates, err = randomCandidates(req.Random, plan.config.Algorithm, uint64(req.Seed))
 	}
 	if err != nil {
-		return nil, err
+		return nil, metric, nil, err
 	}
-	tuning := &Tuning{Metric: req.Metric, Folds: req.Folds}
-	if tuning.Metric == "" {
-		tuning.Metric = metricEnum(metric.Name)
-	}
+	trials := make([]map[string]any, len(candidates))
 	for i, c := range candidates {
 		params := maps.Clone(req.Train.Params)
 		if params == nil {
 			params = map[string]any{}
 		}
 		maps.Copy(params, c)
-		resolved, err := ml.ResolveParams(plan.config.Algorithm, params)
-		if err != nil {
-			return nil, apperr.BadInputf("trial %d: %v", i+1, err)
+		if trials[i], err = ml.ResolveParams(plan.config.Algorithm, params); err != nil {
+			return nil, metric, nil, apperr.BadInputf("trial %d: %v", i+1, err)
 		}
-		tuning.Trials = append(tuning.Trials, Trial{Params: resolved})
 	}
+	return plan, metric, trials, nil
+}
 
-	for i := range tuning.Trials {
-		trial := &tuning.Trials[i]
+// searchShare is the part of a search job's progress its trials take; the
+// final fit takes the rest.
+const searchShare = 0.9
+
+// search runs a queued search's trials and returns them with the best
+// parameters.
+func (s *Service) search(ctx context.Context, j *job, plan *trainingPlan, req TuneRequest) (*Tuning, map[string]any, error) {
+	_, metric, params, err := s.planSearch(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	tuning := &Tuning{Metric: req.Metric, Folds: req.Folds}
+	if tuning.Metric == "" {
+		tuning.Metric = metricEnum(metric.Name)
+	}
+	for i, p := range params {
+		s.update(j, func(j *job) {
+			j.progress = Progress{Stage: fmt.Sprintf("tuning: trial %d of %d", i+1, len(params)), Fraction: searchShare * float64(i) / float64(len(params))}
+		})
+		trial := Trial{Params: p}
 		cfg := plan.config
-		cfg.Params = trial.Params
+		cfg.Params = p
 		cv, err := ml.CrossValidate(ctx, cfg, plan.trainX, plan.trainY, req.Folds, uint64(req.Seed))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
+		switch {
+		case ctx.Err() != nil:
+			return nil, nil, ctx.Err()
+		case err != nil:
 			msg := err.Error()
 			trial.Error = &msg
-			continue
+		default:
+			if v, ok := metric.Value(cv.Mean); ok {
+				sd, _ := metric.Value(cv.Std)
+				trial.Score, trial.Std = &v, &sd
+			} else {
+				msg := fmt.Sprintf("metric %s is not defined for this model", tuning.Metric)
+				trial.Error = &msg
+			}
 		}
-		if v, ok := metric.Value(cv.Mean); ok {
-			sd, _ := metric.Value(cv.Std)
-			trial.Score, trial.Std = &v, &sd
-		} else {
-			msg := fmt.Sprintf("metric %s is not defined for this model", tuning.Metric)
-			trial.Error = &msg
-		}
+		tuning.Trials = append(tuning.Trials, trial)
 	}
 	best := rankTrials(tuning.Trials, metric)
 	if best < 0 {
-		return nil, apperr.BadInputf("every trial failed; the first: %s", *tuning.Trials[0].Error)
+		return nil, nil, &ml.InputError{Msg: "every trial failed; the first: " + *tuning.Trials[0].Error}
 	}
 	tuning.BestTrial = &best
-	plan.config.Params = tuning.Trials[best].Params
-	plan.tuning = tuning
-	rec, _, err := s.train(ctx, plan)
-	return rec, err
+	s.update(j, func(j *job) { j.fitFrom = searchShare })
+	return tuning, tuning.Trials[best].Params, nil
 }
 
 // rankTrials ranks the scored trials best first and returns the index of

@@ -40,6 +40,9 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 	})
 	if err != nil {
 		d.ID, d.CreatedAt = id, createdAt
+		if err := textError(err); apperr.CodeOf(err) != "" {
+			return err
+		}
 		return fmt.Errorf("create dataset %q: %w", d.Name, err)
 	}
 	return nil

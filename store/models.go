@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -31,14 +33,24 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 	if m.Status == "" {
 		m.Status = StatusTraining
 	}
-	id, createdAt := m.ID, m.CreatedAt
-	if err := s.db.WithContext(ctx).Create(m).Error; err != nil {
-		m.ID, m.CreatedAt = id, createdAt
+	if s.lease != nil {
+		// The model is this instance's only while the lease is held: make
+		// sure it is before the model can be found unfinished.
+		if err := s.lease.hold(ctx); err != nil {
+			return fmt.Errorf("create model %q: %w", m.Name, err)
+		}
+	}
+	row := &modelTable{Model: *m, InstanceID: &s.instance}
+	if err := s.db.WithContext(ctx).Omit(clause.Associations).Create(row).Error; err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) && m.DatasetID != nil {
 			return apperr.NotFoundf("dataset", *m.DatasetID)
 		}
+		if err := textError(err); apperr.CodeOf(err) != "" {
+			return err
+		}
 		return fmt.Errorf("create model %q: %w", m.Name, err)
 	}
+	m.ID, m.CreatedAt = row.ID, row.CreatedAt
 	return nil
 }
 
@@ -47,7 +59,7 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 var completedColumns = []string{
 	"status", "error", "features", "classes", "params", "split",
 	"metrics", "training_metrics", "feature_importance", "cross_validation", "tuning",
-	"trained_at", "training_time_ms",
+	"trained_at", "training_time_ms", "prediction_micros_per_row",
 }
 
 // CompleteModel records the outcome of m's training in one transaction: m's
@@ -100,7 +112,7 @@ func (s *Store) FailModel(ctx context.Context, id int64, reason string) error {
 	db := s.db.WithContext(ctx)
 	result := db.Model(&Model{}).
 		Where("id = ? AND status IN ?", id, unfinishedStatuses).
-		Updates(map[string]any{"status": StatusFailed, "error": reason})
+		Updates(map[string]any{"status": StatusFailed, "error": storableReason(reason)})
 	if result.Error != nil {
 		return fmt.Errorf("fail model %d: %w", id, result.Error)
 	}
@@ -108,6 +120,13 @@ func (s *Store) FailModel(ctx context.Context, id int64, reason string) error {
 		return unfinishedModelError(db, id)
 	}
 	return nil
+}
+
+// storableReason returns reason without NUL characters, which PostgreSQL
+// text cannot hold: a reason quoting a client's column name must not keep
+// the model from leaving TRAINING.
+func storableReason(reason string) string {
+	return strings.ReplaceAll(reason, "\x00", "\uFFFD")
 }
 
 // unfinishedModelError explains why model id could not leave training:
@@ -125,16 +144,75 @@ func unfinishedModelError(db *gorm.DB, id int64) error {
 }
 
 // FailInterruptedModels marks FAILED, because of reason, every model left
-// unfinished by a previous run (its training died with that process). It
-// returns how many there were.
+// unfinished by an instance (a Store, in this process or another) that is
+// gone: its training died with it. It returns how many there were.
+//
+// The models of instances still open are left alone, so that a process
+// starting next to others on the same PostgreSQL database does not fail
+// their running trainings: an instance's models carry its id, and on
+// PostgreSQL it holds an advisory lock on that id while open (see
+// instanceLease). On SQLite every other instance is taken for gone, as an
+// SQLite file serves one process. Models stored before instances were
+// recorded count as gone.
 func (s *Store) FailInterruptedModels(ctx context.Context, reason string) (int64, error) {
-	result := s.db.WithContext(ctx).Model(&Model{}).
-		Where("status IN ?", unfinishedStatuses).
-		Updates(map[string]any{"status": StatusFailed, "error": reason})
-	if result.Error != nil {
-		return 0, fmt.Errorf("fail interrupted models: %w", result.Error)
+	var failed int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ofGone, found, err := s.ofGoneInstances(tx, []string{StatusTraining})
+		if err != nil || !found {
+			return err
+		}
+		result := tx.Model(&Model{}).Scopes(ofGone).
+			Updates(map[string]any{"status": StatusFailed, "error": storableReason(reason)})
+		failed = result.RowsAffected
+		return result.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fail interrupted models: %w", err)
 	}
-	return result.RowsAffected, nil
+	return failed, nil
+}
+
+// ofGoneInstances returns a scope selecting the models in one of statuses
+// whose instance is gone (see instanceGone), or of no known instance; found
+// is false if there are none. Use the scope within tx: on PostgreSQL, the
+// locks that show those instances gone are held until tx ends.
+func (s *Store) ofGoneInstances(tx *gorm.DB, statuses []string) (scope func(*gorm.DB) *gorm.DB, found bool, err error) {
+	var owners []sql.NullInt64
+	err = tx.Model(&modelTable{}).Where("status IN ?", statuses).
+		Distinct().Pluck("instance_id", &owners).Error
+	if err != nil {
+		return nil, false, fmt.Errorf("list instances with %v models: %w", statuses, err)
+	}
+	var gone []int64
+	orphans := false
+	for _, owner := range owners {
+		if !owner.Valid {
+			orphans = true
+			continue
+		}
+		ok, err := s.instanceGone(tx, owner.Int64)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			gone = append(gone, owner.Int64)
+		}
+	}
+	var cond string
+	var args []any
+	switch {
+	case orphans && len(gone) > 0:
+		cond, args = "(instance_id IS NULL OR instance_id IN ?)", []any{gone}
+	case orphans:
+		cond = "instance_id IS NULL"
+	case len(gone) > 0:
+		cond, args = "instance_id IN ?", []any{gone}
+	default:
+		return nil, false, nil
+	}
+	return func(q *gorm.DB) *gorm.DB {
+		return q.Where("status IN ?", statuses).Where(cond, args...)
+	}, true, nil
 }
 
 // GetModel returns the model with the given id, without its state.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/testdb"
 )
 
 func TestModelLifecycle(t *testing.T) {
@@ -126,13 +127,32 @@ func TestCompleteModelIsAtomic(t *testing.T) {
 	}
 }
 
+// TestFailInterruptedModels: the models a closed store left training are
+// failed by the next one, and so are those of no known instance; a store's
+// own trainings are running, not interrupted.
 func TestFailInterruptedModels(t *testing.T) {
-	s, _ := openTestStore(t)
+	first, dsn := openTestStore(t)
 	ctx := context.Background()
-	training1, training2, ready := createModel(t, s, nil), createModel(t, s, nil), createModel(t, s, nil)
-	if err := s.CompleteModel(ctx, ready, 1, []byte("x")); err != nil {
+	training1, training2, ready := createModel(t, first, nil), createModel(t, first, nil), createModel(t, first, nil)
+	if err := first.CompleteModel(ctx, ready, 1, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
+	if n, err := first.FailInterruptedModels(ctx, "unused"); err != nil || n != 0 {
+		t.Fatalf("FailInterruptedModels of the store training them = %d, %v; want 0, nil", n, err)
+	}
+	// As stored before models recorded their instance.
+	if err := first.db.Table("models").Where("id = ?", training2.ID).Update("instance_id", nil).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	n, err := s.FailInterruptedModels(ctx, "server restarted")
 	if err != nil || n != 2 {
 		t.Fatalf("FailInterruptedModels = %d, %v; want 2, nil", n, err)
@@ -148,6 +168,126 @@ func TestFailInterruptedModels(t *testing.T) {
 	}
 	if got, _ := s.GetModel(ctx, ready.ID); got.Status != StatusReady {
 		t.Errorf("ready model became %q", got.Status)
+	}
+}
+
+// TestFailInterruptedModelsOfOpenInstance has a second store start on the
+// database of a first one that is training. On PostgreSQL, shared by
+// several processes, the first one's training goes on until it closes; an
+// SQLite file serves one process, so there any other store is gone.
+func TestFailInterruptedModelsOfOpenInstance(t *testing.T) {
+	running, dsn := openTestStore(t)
+	ctx := context.Background()
+	m := createModel(t, running, nil)
+	other, err := Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	n, err := other.FailInterruptedModels(ctx, "restarted")
+	if !testdb.Postgres() {
+		if err != nil || n != 1 {
+			t.Errorf("SQLite: FailInterruptedModels = %d, %v; want 1, nil", n, err)
+		}
+		return
+	}
+	if err != nil || n != 0 {
+		t.Fatalf("FailInterruptedModels with the training store open = %d, %v; want 0, nil", n, err)
+	}
+	if err := running.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.FailInterruptedModels(ctx, "restarted"); err != nil || n != 1 {
+		t.Fatalf("FailInterruptedModels once it closed = %d, %v; want 1, nil", n, err)
+	}
+	if got, err := other.GetModel(ctx, m.ID); err != nil || got.Status != StatusFailed {
+		t.Errorf("model after its store closed: %+v, %v; want FAILED", got, err)
+	}
+}
+
+// TestLeaseRetakenAfterLostSession ends the session holding a store's lease,
+// as a PostgreSQL restart would: Ping takes the lease again, and the
+// store's trainings are again safe from other instances.
+func TestLeaseRetakenAfterLostSession(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("PostgreSQL only")
+	}
+	s, dsn := openTestStore(t)
+	ctx := context.Background()
+	createModel(t, s, nil)
+	var pid int64
+	if err := s.lease.conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	// The timeout makes it wait until the session has ended.
+	var ended bool
+	if err := s.db.Raw("SELECT pg_terminate_backend(?, 10000)", pid).Scan(&ended).Error; err != nil || !ended {
+		t.Fatalf("terminate the lease's session: %v, %v", ended, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if n, err := other.FailInterruptedModels(ctx, "restarted"); err != nil || n != 0 {
+		t.Errorf("FailInterruptedModels with the lease taken again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestConcurrentOpen has several stores open a new database at once, as
+// instances starting together do: the migrations must not collide.
+func TestConcurrentOpen(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("PostgreSQL only: an SQLite file serves one process")
+	}
+	dsn := testdb.New(t)
+	const stores = 4
+	errs := make(chan error, stores)
+	for range stores {
+		go func() {
+			s, err := Open(dsn)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestTextWithNUL: PostgreSQL text cannot hold NUL characters, which a
+// client may send; that is the client's error. A failed training's reason,
+// which may quote a client's column name, is stored whatever it holds.
+func TestTextWithNUL(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	d, data := newDataset("a\x00b", 1)
+	err := s.CreateDataset(ctx, d, data)
+	if testdb.Postgres() {
+		wantCode(t, err, apperr.BadInput)
+		err = s.CreateModel(ctx, &Model{Name: "m\x00", Algorithm: "KMEANS", Task: "CLUSTERING"})
+		wantCode(t, err, apperr.BadInput)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+
+	m := createModel(t, s, nil)
+	if err := s.FailModel(ctx, m.ID, "column \"x\x00\" is empty"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetModel(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "column \"x\uFFFD\" is empty"; got.Error != want {
+		t.Errorf("Error = %q, want %q", got.Error, want)
 	}
 }
 

@@ -2,7 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Dataset describes a stored dataset. Its column data is stored apart, one
@@ -25,16 +28,19 @@ type ColumnInfo struct {
 	Missing int    `json:"missing"`
 }
 
-// Model statuses. A model is created TRAINING and ends READY or FAILED.
+// Model statuses. A model is created QUEUED (or TRAINING), trains, and
+// ends READY, FAILED or CANCELLED.
 const (
-	StatusTraining = "TRAINING"
-	StatusReady    = "READY"
-	StatusFailed   = "FAILED"
+	StatusQueued    = "QUEUED"
+	StatusTraining  = "TRAINING"
+	StatusReady     = "READY"
+	StatusFailed    = "FAILED"
+	StatusCancelled = "CANCELLED"
 )
 
-// unfinishedStatuses are those a model may leave by completing or failing;
-// QUEUED will join TRAINING here.
-var unfinishedStatuses = []string{StatusTraining}
+// unfinishedStatuses are those a model may leave by completing, failing or
+// being cancelled.
+var unfinishedStatuses = []string{StatusQueued, StatusTraining}
 
 // Model is a trained (or training, or failed) model. Its fitted state is
 // stored apart (see CompleteModel and LoadModelState).
@@ -65,6 +71,12 @@ type Model struct {
 	CreatedAt         time.Time       `gorm:"not null"`
 	TrainedAt         *time.Time
 	TrainingTimeMs    *int64
+	// PredictionMicrosPerRow is the time the model took to predict its
+	// test rows, per row.
+	PredictionMicrosPerRow *float64
+	// Request is what a queued model needs to train (the service's JSON),
+	// kept so that a restart can resume it.
+	Request json.RawMessage `gorm:"serializer:json"`
 }
 
 // Prediction records one prediction request and its answer.
@@ -100,7 +112,11 @@ type modelState struct {
 
 type modelTable struct {
 	Model
-	Dataset *Dataset `gorm:"foreignKey:DatasetID;constraint:OnDelete:SET NULL"`
+	// InstanceID is the Store.instance that created the model, nil for
+	// models stored before there was one (see FailInterruptedModels). It is
+	// bookkeeping of the store's, so it is not in Model.
+	InstanceID *int64
+	Dataset    *Dataset `gorm:"foreignKey:DatasetID;constraint:OnDelete:SET NULL"`
 }
 
 func (modelTable) TableName() string { return "models" }
@@ -115,5 +131,17 @@ func (predictionTable) TableName() string { return "predictions" }
 // migrate creates or updates the tables. SQLite cannot add a foreign key to
 // an existing table, so the constraints come with CREATE TABLE.
 func (s *Store) migrate() error {
-	return s.db.AutoMigrate(&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{})
+	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}}
+	if !s.postgres {
+		return s.db.AutoMigrate(tables...)
+	}
+	// Instances starting together would race to create the same tables.
+	// PostgreSQL's DDL is transactional: under a lock held to the commit,
+	// one instance migrates and the next sees the result.
+	return s.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
+			return fmt.Errorf("lock for migration: %w", err)
+		}
+		return tx.AutoMigrate(tables...)
+	})
 }

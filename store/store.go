@@ -9,6 +9,10 @@
 // lookups never read them: a dataset's encoded columns are in
 // dataset_columns (one row per column) and a model's fitted state is in
 // model_states.
+//
+// The database is an SQLite file (store.go), or a PostgreSQL database that
+// several mlgraph processes may share (postgres.go); the schema and the
+// queries are the same on both.
 package store
 
 import (
@@ -31,7 +35,15 @@ import (
 
 // Store is a handle on the database; it is safe for concurrent use.
 type Store struct {
-	db *gorm.DB
+	db       *gorm.DB
+	postgres bool
+	// instance identifies this Store among those that share the database:
+	// the models it creates carry it, so that FailInterruptedModels can tell
+	// an interrupted training from another process's running one.
+	instance int64
+	// lease, on PostgreSQL, keeps instance locked while the Store is open,
+	// which is how other processes see that it is alive. Nil on SQLite.
+	lease *instanceLease
 }
 
 // sqlitePragmas are set through the DSN, which the driver applies to every
@@ -59,10 +71,22 @@ var sqlitePragmas = url.Values{
 // used, for as long as the process runs.
 const walSizeLimit = 32 << 20
 
-// Open opens (creating it if needed) the SQLite database file at path and
-// migrates its schema.
-func Open(path string) (*Store, error) {
-	sqlDB, dialector, err := openDatabase(path)
+// Open opens the database that dsn names and migrates its schema. A
+// postgres:// or postgresql:// URL names a PostgreSQL database, which must
+// exist; anything else is the path of an SQLite file, created if missing.
+func Open(dsn string) (*Store, error) {
+	name := RedactDSN(dsn)
+	isPostgres := isPostgresDSN(dsn)
+	var (
+		sqlDB     *sql.DB
+		dialector gorm.Dialector
+		err       error
+	)
+	if isPostgres {
+		sqlDB, dialector, err = openPostgres(dsn)
+	} else {
+		sqlDB, dialector, err = openSQLite(dsn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -81,34 +105,58 @@ func Open(path string) (*Store, error) {
 	})
 	if err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", name, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, postgres: isPostgres, instance: newInstanceID()}
 	if err := s.migrate(); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("migrate database %s: %w", path, err)
+		return nil, fmt.Errorf("migrate database %s: %w", name, err)
+	}
+	if isPostgres {
+		s.lease = &instanceLease{db: sqlDB, key: s.instance}
+		if err := s.lease.hold(context.Background()); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open database %s: %w", name, err)
+		}
 	}
 	return s, nil
 }
 
-// openDatabase opens the connection pool for the data source and the GORM
-// dialect to use it with. Only SQLite files exist for now; PostgreSQL will
-// be chosen by a postgres:// URL.
-func openDatabase(dataSource string) (*sql.DB, gorm.Dialector, error) {
+// isPostgresDSN reports whether dsn names a PostgreSQL database.
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// RedactDSN returns dsn fit for logs and error messages: a PostgreSQL URL's
+// password is replaced by "xxxxx".
+func RedactDSN(dsn string) string {
+	if !isPostgresDSN(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// It may still hold a password: show only what it is.
+		scheme, _, _ := strings.Cut(dsn, ":")
+		return scheme + "://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// openSQLite opens the connection pool for the SQLite file at path and the
+// GORM dialect to use it with.
+func openSQLite(path string) (*sql.DB, gorm.Dialector, error) {
 	switch {
-	case dataSource == "":
+	case path == "":
 		return nil, nil, errors.New("open database: empty path")
-	case strings.HasPrefix(dataSource, "postgres://"), strings.HasPrefix(dataSource, "postgresql://"):
-		return nil, nil, errors.New("open database: PostgreSQL is not supported yet")
-	case strings.ContainsRune(dataSource, '?'):
+	case strings.ContainsRune(path, '?'):
 		// The driver would take the rest for its own options.
-		return nil, nil, fmt.Errorf("open database %s: path must not contain '?'", dataSource)
-	case dataSource == ":memory:":
+		return nil, nil, fmt.Errorf("open database %s: path must not contain '?'", path)
+	case path == ":memory:":
 		// Each pooled connection would get its own empty database.
 		return nil, nil, errors.New("open database: in-memory databases are not supported")
 	}
 	sqlDB := sql.OpenDB(&sqliteConnector{
-		dsn: dataSource + "?" + sqlitePragmas.Encode(),
+		dsn: path + "?" + sqlitePragmas.Encode(),
 		driver: &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
 			// The one setting the driver's DSN has no parameter for.
 			_, err := conn.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit), nil)
@@ -134,13 +182,20 @@ func (s *Store) Close() error {
 	if err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
+	if s.lease != nil {
+		// Released explicitly, not only with the session: PostgreSQL ends a
+		// closed session asynchronously, and an instance started right
+		// after this one must see that this one is gone.
+		s.lease.release()
+	}
 	if err := sqlDB.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and, on PostgreSQL, that this
+// instance still holds its lease (taking it again if the session was lost).
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -148,6 +203,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
+	}
+	if s.lease != nil {
+		if err := s.lease.hold(ctx); err != nil {
+			return fmt.Errorf("ping database: %w", err)
+		}
 	}
 	return nil
 }

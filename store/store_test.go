@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,18 +14,20 @@ import (
 	"gorm.io/gorm"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/testdb"
 )
 
-// openTestStore opens a store on a new database file, closed with the test.
+// openTestStore opens a store on a new database (see testdb.New), closed
+// with the test, and returns it with the database's data source.
 func openTestStore(t testing.TB) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "mlgraph.db")
-	s, err := Open(path)
+	dsn := testdb.New(t)
+	s, err := Open(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, path
+	return s, dsn
 }
 
 // wantCode fails the test unless err is a client-facing error with code.
@@ -96,6 +99,9 @@ func countRows(t *testing.T, s *Store, table, where string, args ...any) int64 {
 // TestPragmasOnEveryConnection holds several pooled connections at once and
 // checks that each has the settings from the DSN.
 func TestPragmasOnEveryConnection(t *testing.T) {
+	if testdb.Postgres() {
+		t.Skip("SQLite only")
+	}
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	sqlDB, err := s.db.DB()
@@ -133,11 +139,36 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 
 func TestOpenRejects(t *testing.T) {
 	missingDir := filepath.Join(t.TempDir(), "missing", "mlgraph.db")
-	for _, path := range []string{"", ":memory:", "a.db?mode=ro", "postgres://localhost/mlgraph", missingDir} {
-		if s, err := Open(path); err == nil {
+	for _, dsn := range []string{
+		"", ":memory:", "a.db?mode=ro", missingDir,
+		// Nothing listens on port 1; a bad URL.
+		"postgres://mlgraph@127.0.0.1:1/mlgraph?connect_timeout=5", "postgresql://[::1/x",
+	} {
+		if s, err := Open(dsn); err == nil {
 			s.Close()
-			t.Errorf("Open(%q) succeeded, want an error", path)
+			t.Errorf("Open(%q) succeeded, want an error", dsn)
 		}
+	}
+}
+
+// TestOpenErrorHidesPassword: the data source is in Open's errors, without
+// a PostgreSQL password.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://mlgraph:s3cret@127.0.0.1:1/mlgraph?connect_timeout=5",
+		"postgres://mlgraph:s3cret@127.0.0.1:1/mlgraph?connect_timeout=x",
+		"postgres://mlgraph:s3cret@[::1/mlgraph",
+	} {
+		_, err := Open(dsn)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) = %v, want an error without the password", dsn, err)
+		}
+	}
+	if got := RedactDSN("postgres://u:s3cret@h/db?sslmode=disable"); got != "postgres://u:xxxxx@h/db?sslmode=disable" {
+		t.Errorf("RedactDSN = %q", got)
+	}
+	if got := RedactDSN("/var/lib/mlgraph.db"); got != "/var/lib/mlgraph.db" {
+		t.Errorf("RedactDSN(path) = %q", got)
 	}
 }
 
@@ -255,6 +286,14 @@ func TestTimesAreUTC(t *testing.T) {
 	if d.CreatedAt.Location() != time.UTC || d.CreatedAt.Before(before) {
 		t.Errorf("CreatedAt = %v, want a UTC time after %v", d.CreatedAt, before)
 	}
+	// Read back too: pgx would return times in time.Local.
+	got, err := s.GetDataset(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(d.CreatedAt) {
+		t.Errorf("CreatedAt read back = %v, want %v in UTC", got.CreatedAt, d.CreatedAt)
+	}
 }
 
 // TestReadThenWriteTransactions runs transactions that read before they
@@ -286,5 +325,28 @@ func TestReadThenWriteTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCompleteModelReplacesState exercises the upsert (ON CONFLICT) of a
+// model's state, as when a model trains again.
+func TestCompleteModelReplacesState(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	m := createModel(t, s, nil)
+	if err := s.CompleteModel(ctx, m, 1, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Table("models").Where("id = ?", m.ID).Update("status", StatusTraining).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteModel(ctx, m, 2, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if format, state, err := s.LoadModelState(ctx, m.ID); err != nil || format != 2 || string(state) != "second" {
+		t.Errorf("LoadModelState = %d, %q, %v; want 2, \"second\", nil", format, state, err)
+	}
+	if n := countRows(t, s, "model_states", "model_id = ?", m.ID); n != 1 {
+		t.Errorf("%d states stored, want 1", n)
 	}
 }

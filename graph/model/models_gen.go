@@ -154,6 +154,9 @@ type SplitInput struct {
 	Seed   *int    `json:"seed,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type TrainModelInput struct {
 	DatasetID string `json:"datasetId"`
 	// The column to predict; required except for clustering.

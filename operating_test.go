@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mlgraph/internal/telemetry"
+	"mlgraph/internal/testdb"
+)
+
+func TestParseConfig(t *testing.T) {
+	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS"} {
+		t.Setenv(name, "")
+	}
+	c, err := parseConfig(nil, io.Discard)
+	if err != nil || c.addr != ":8080" || c.db != "mlgraph.db" || c.logFormat != "text" || c.logLevel != slog.LevelInfo || c.corsOrigins != nil {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+
+	t.Setenv("MLGRAPH_LOG_FORMAT", "json")
+	t.Setenv("MLGRAPH_LOG_LEVEL", "debug")
+	t.Setenv("MLGRAPH_CORS_ORIGINS", "https://a.example.com, https://b.example.com")
+	c, err = parseConfig(nil, io.Discard)
+	if err != nil || c.logFormat != "json" || c.logLevel != slog.LevelDebug || strings.Join(c.corsOrigins, " ") != "https://a.example.com https://b.example.com" {
+		t.Errorf("from the environment: %+v, %v", c, err)
+	}
+	c, err = parseConfig([]string{"-log-format", "text", "-log-level", "warn", "-cors-origins", "*"}, io.Discard)
+	if err != nil || c.logFormat != "text" || c.logLevel != slog.LevelWarn || strings.Join(c.corsOrigins, " ") != "*" {
+		t.Errorf("flags over the environment: %+v, %v", c, err)
+	}
+
+	// A bad environment value fails unless a flag overrides it.
+	t.Setenv("MLGRAPH_LOG_FORMAT", "xml")
+	if _, err := parseConfig(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "MLGRAPH_LOG_FORMAT") {
+		t.Errorf("MLGRAPH_LOG_FORMAT=xml: %v", err)
+	}
+	if _, err := parseConfig([]string{"-log-format=json"}, io.Discard); err != nil {
+		t.Errorf("-log-format=json over MLGRAPH_LOG_FORMAT=xml: %v", err)
+	}
+	t.Setenv("MLGRAPH_LOG_FORMAT", "")
+
+	for _, tc := range []struct {
+		args      []string
+		fragments []string
+	}{
+		{[]string{"-log-format", "yaml"}, []string{"-log-format", `"yaml"`, "text or json"}},
+		{[]string{"-log-level", "loud"}, []string{"-log-level", `"loud"`, "debug, info, warn or error"}},
+		{[]string{"-cors-origins", "example.com"}, []string{"-cors-origins", `"example.com"`, "scheme://host"}},
+		{[]string{"-cors-origins", "https://example.com/app"}, []string{"-cors-origins", "no path"}},
+		{[]string{"-no-such-flag"}, []string{"no-such-flag"}},
+	} {
+		var stderr bytes.Buffer
+		_, err := parseConfig(tc.args, &stderr)
+		if err == nil {
+			t.Errorf("%v accepted", tc.args)
+			continue
+		}
+		for _, f := range tc.fragments {
+			if !strings.Contains(err.Error(), f) || !strings.Contains(stderr.String(), f) {
+				t.Errorf("%v: error %q (printed %q) does not mention %q", tc.args, err, stderr.String(), f)
+			}
+		}
+	}
+	if _, err := parseConfig([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}
+
+// syncBuffer is a log sink shared by the server's goroutines and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// operatedServer is the real app, as main builds it, with a JSON debug
+// logger the test can read.
+type operatedServer struct {
+	t    *testing.T
+	app  *app
+	http *httptest.Server
+	logs *syncBuffer
+}
+
+func startOperatedServer(t *testing.T, opts ...appOption) *operatedServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	log, err := telemetry.NewLogger(logs, telemetry.LogJSON, slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(context.Background(), testdb.New(t), log, opts...)
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	s := &operatedServer{t: t, app: a, http: httptest.NewServer(a.handler), logs: logs}
+	t.Cleanup(func() {
+		s.http.Close()
+		a.close()
+	})
+	return s
+}
+
+// client neither asks for compression nor decompresses on its own: the
+// tests see the bytes the server sends.
+var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
+func (s *operatedServer) request(method, path, body string, headers map[string]string) (*http.Response, []byte) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.http.URL+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp, raw
+}
+
+// graphql posts a request body and returns the decoded response.
+func (s *operatedServer) graphql(body string, headers map[string]string) (*http.Response, gqlResponse) {
+	s.t.Helper()
+	resp, raw := s.request("POST", "/query", body, headers)
+	var out gqlResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		s.t.Fatalf("decode %s: %v", raw, err)
+	}
+	return resp, out
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	srv := startOperatedServer(t)
+	if _, out := srv.graphql(`{"query":"query Count { datasets { totalCount } }"}`, nil); len(out.Errors) > 0 {
+		t.Fatalf("query failed: %+v", out.Errors)
+	}
+	_, out := srv.graphql(`{"query":"mutation Upload { createDataset(input: {name: \"x\", csv: \"\"}) { id } }"}`, nil)
+	if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Fatalf("mutation: %+v; want BAD_USER_INPUT", out.Errors)
+	}
+	srv.request("GET", "/healthz", "", nil)
+
+	resp, raw := srv.request("GET", "/metrics", "", nil)
+	text := string(raw)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`mlgraph_graphql_operations_total{operation="Count",outcome="ok",type="query"} 1`,
+		`mlgraph_graphql_operations_total{operation="Upload",outcome="BAD_USER_INPUT",type="mutation"} 1`,
+		`mlgraph_graphql_operation_duration_seconds_count{operation="Count",type="query"} 1`,
+		`mlgraph_http_requests_total{code="200",method="POST",route="/query"} 2`,
+		`mlgraph_http_requests_total{code="200",method="GET",route="/healthz"} 1`,
+		`mlgraph_http_request_duration_seconds_count{method="POST",route="/query"} 2`,
+		`mlgraph_model_cache_hits_total 0`,
+		`mlgraph_model_cache_misses_total 0`,
+		`mlgraph_model_cache_models 0`,
+		`go_goroutines `,
+		`process_cpu_seconds_total `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// Each app has its own registry: a second one starts from zero.
+	other := startOperatedServer(t)
+	if _, raw := other.request("GET", "/metrics", "", nil); strings.Contains(string(raw), `operation="Count"`) {
+		t.Error("a second app shares the first one's metrics")
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", text)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	srv := startOperatedServer(t)
+	resp, _ := srv.request("GET", "/healthz", "", map[string]string{"X-Request-ID": "client-chose-this"})
+	if got := resp.Header.Get("X-Request-ID"); got != "client-chose-this" {
+		t.Errorf("X-Request-ID echoed as %q", got)
+	}
+	resp, _ = srv.request("GET", "/healthz", "", map[string]string{"X-Request-ID": `bad id<script>"` + strings.Repeat("z", 100)})
+	if got := resp.Header.Get("X-Request-ID"); got != "badidscript"+strings.Repeat("z", 53) {
+		t.Errorf("unsafe X-Request-ID echoed as %q", got)
+	}
+	resp1, _ := srv.request("GET", "/healthz", "", nil)
+	resp2, _ := srv.request("GET", "/healthz", "", nil)
+	id1, id2 := resp1.Header.Get("X-Request-ID"), resp2.Header.Get("X-Request-ID")
+	if id1 == "" || id1 == id2 {
+		t.Errorf("generated ids %q and %q: want two different ones", id1, id2)
+	}
+
+	// An internal error names the request id to the client and in the log.
+	srv.app.store.Close() // every query now fails inside database/sql
+	_, out := srv.graphql(`{"query":"{ datasets { totalCount } }"}`, map[string]string{"X-Request-ID": "quote-me-42"})
+	if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "INTERNAL_SERVER_ERROR" || out.Errors[0].Extensions["requestId"] != "quote-me-42" {
+		t.Errorf("internal error: %+v; want INTERNAL_SERVER_ERROR with requestId quote-me-42", out.Errors)
+	}
+	line := waitForLog(t, srv.logs, `"msg":"internal error"`)
+	if line["request_id"] != "quote-me-42" {
+		t.Errorf("internal error log line %v lacks the request id", line)
+	}
+}
+
+func TestJSONAccessLog(t *testing.T) {
+	srv := startOperatedServer(t)
+	srv.graphql(`{"query":"{ datasets { totalCount } }"}`, map[string]string{"X-Request-ID": "log-line-1"})
+	srv.request("GET", "/healthz", "", map[string]string{"X-Request-ID": "health-1"})
+
+	line := waitForLog(t, srv.logs, `"request_id":"log-line-1"`)
+	for k, v := range map[string]any{"level": "INFO", "msg": "request", "method": "POST", "path": "/query", "status": 200.0} {
+		if line[k] != v {
+			t.Errorf("access log %s = %v, want %v (%v)", k, line[k], v, line)
+		}
+	}
+	if b, _ := line["bytes"].(float64); b <= 0 {
+		t.Errorf("access log bytes = %v", line["bytes"])
+	}
+	if line := waitForLog(t, srv.logs, `"request_id":"health-1"`); line["level"] != "DEBUG" || line["path"] != "/healthz" {
+		t.Errorf("health check logged as %v; want DEBUG", line)
+	}
+	// Every line is JSON.
+	for _, l := range strings.Split(strings.TrimSpace(srv.logs.String()), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("log line is not JSON: %s", l)
+		}
+	}
+}
+
+// waitForLog returns the first JSON log line containing fragment. The
+// access log is written after the handler returns, which can be just
+// after the client has its response.
+func waitForLog(t *testing.T, logs *syncBuffer, fragment string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, fragment) {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatalf("log line %q: %v", l, err)
+				}
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %s in:\n%s", fragment, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	preflight := func(srv *operatedServer, origin string) *http.Response {
+		resp, _ := srv.request("OPTIONS", "/query", "", map[string]string{
+			"Origin":                        origin,
+			"Access-Control-Request-Method": "POST",
+			// Lower-case and sorted, as browsers send them (Fetch standard).
+			"Access-Control-Request-Headers": "authorization,content-type,x-request-id",
+		})
+		return resp
+	}
+	srv := startOperatedServer(t, withCORSOrigins([]string{"https://app.example.com"}))
+	resp := preflight(srv, "https://app.example.com")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		resp.Header.Get("Access-Control-Allow-Methods") != "POST" {
+		t.Errorf("allowed origin's preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := preflight(srv, "https://evil.example.com"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("denied origin's preflight has CORS headers: %v", resp.Header)
+	}
+	resp, _ = srv.graphql(`{"query":"{ datasets { totalCount } }"}`, map[string]string{"Origin": "https://app.example.com"})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("allowed origin's POST: %v", resp.Header)
+	}
+
+	plain := startOperatedServer(t)
+	if resp := preflight(plain, "https://app.example.com"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("without -cors-origins, a preflight got CORS headers: %v", resp.Header)
+	}
+}
+
+func TestCompression(t *testing.T) {
+	srv := startOperatedServer(t)
+	const algorithms = `{"query":"{ algorithms { name tasks params { name type default min max description } } }"}`
+	gzipped := map[string]string{"Accept-Encoding": "gzip"}
+
+	resp, raw := srv.request("POST", "/query", algorithms, gzipped)
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("GraphQL response not gzipped: %v", resp.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) || !bytes.Contains(plain, []byte("RANDOM_FOREST")) {
+		t.Errorf("gunzipped response: %v %.200s", err, plain)
+	}
+	if len(raw) >= len(plain) {
+		t.Errorf("gzip did not shrink the response: %d >= %d bytes", len(raw), len(plain))
+	}
+
+	resp, raw = srv.request("POST", "/query", algorithms, nil)
+	if resp.Header.Get("Content-Encoding") != "" || !json.Valid(raw) {
+		t.Errorf("without Accept-Encoding: encoding %q, valid JSON %v", resp.Header.Get("Content-Encoding"), json.Valid(raw))
+	}
+	if resp, _ := srv.request("GET", "/metrics", "", gzipped); resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("/metrics not gzipped: %v", resp.Header)
+	}
+	if resp, raw := srv.request("GET", "/healthz", "", gzipped); resp.Header.Get("Content-Encoding") != "" || string(raw) != "ok\n" {
+		t.Errorf("tiny /healthz body: encoding %q, body %q", resp.Header.Get("Content-Encoding"), raw)
+	}
+}
