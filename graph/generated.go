@@ -56,6 +56,11 @@ type ComplexityRoot struct {
 		Tasks       func(childComplexity int) int
 	}
 
+	CategoryCount struct {
+		Count func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	ClassMetrics struct {
 		F1        func(childComplexity int) int
 		Label     func(childComplexity int) int
@@ -76,9 +81,15 @@ type ComplexityRoot struct {
 	}
 
 	Column struct {
-		Missing func(childComplexity int) int
-		Name    func(childComplexity int) int
-		Type    func(childComplexity int) int
+		Distinct      func(childComplexity int) int
+		Max           func(childComplexity int) int
+		Mean          func(childComplexity int) int
+		Min           func(childComplexity int) int
+		Missing       func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Std           func(childComplexity int) int
+		TopCategories func(childComplexity int) int
+		Type          func(childComplexity int) int
 	}
 
 	ConfusionMatrix struct {
@@ -101,6 +112,7 @@ type ComplexityRoot struct {
 		ID        func(childComplexity int) int
 		Models    func(childComplexity int, first *int, after *string) int
 		Name      func(childComplexity int) int
+		Preview   func(childComplexity int, first *int) int
 		RowCount  func(childComplexity int) int
 	}
 
@@ -219,6 +231,7 @@ type ComplexityRoot struct {
 		Predict        func(childComplexity int, input model.PredictInput) int
 		TrainModel     func(childComplexity int, input model.TrainModelInput, wait *bool) int
 		TuneModel      func(childComplexity int, input model.TuneModelInput, wait *bool) int
+		UploadDataset  func(childComplexity int, name string, file graphql.Upload) int
 	}
 
 	PageInfo struct {
@@ -325,6 +338,7 @@ type CrossValidationResolver interface {
 	Seed(ctx context.Context, obj *ml.CrossValidation) (int, error)
 }
 type DatasetResolver interface {
+	Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error)
 	Models(ctx context.Context, obj *store.Dataset, first *int, after *string) (*model.ModelConnection, error)
 }
 type MetricsResolver interface {
@@ -351,6 +365,7 @@ type ModelResolver interface {
 }
 type MutationResolver interface {
 	CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error)
+	UploadDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error)
 	DeleteDataset(ctx context.Context, id string) (string, error)
 	TrainModel(ctx context.Context, input model.TrainModelInput, wait *bool) (*store.Model, error)
 	CancelTraining(ctx context.Context, id string) (*store.Model, error)
@@ -428,6 +443,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AlgorithmInfo.Tasks(childComplexity), true
 
+	case "CategoryCount.count":
+		if e.ComplexityRoot.CategoryCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Count(childComplexity), true
+	case "CategoryCount.value":
+		if e.ComplexityRoot.CategoryCount.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Value(childComplexity), true
+
 	case "ClassMetrics.f1":
 		if e.ComplexityRoot.ClassMetrics.F1 == nil {
 			break
@@ -491,6 +519,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Coefficient.Weight(childComplexity), true
 
+	case "Column.distinct":
+		if e.ComplexityRoot.Column.Distinct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Distinct(childComplexity), true
+	case "Column.max":
+		if e.ComplexityRoot.Column.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Max(childComplexity), true
+	case "Column.mean":
+		if e.ComplexityRoot.Column.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Mean(childComplexity), true
+	case "Column.min":
+		if e.ComplexityRoot.Column.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Min(childComplexity), true
 	case "Column.missing":
 		if e.ComplexityRoot.Column.Missing == nil {
 			break
@@ -503,6 +555,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Column.Name(childComplexity), true
+	case "Column.std":
+		if e.ComplexityRoot.Column.Std == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Std(childComplexity), true
+	case "Column.topCategories":
+		if e.ComplexityRoot.Column.TopCategories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.TopCategories(childComplexity), true
 	case "Column.type":
 		if e.ComplexityRoot.Column.Type == nil {
 			break
@@ -595,6 +659,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Name(childComplexity), true
+	case "Dataset.preview":
+		if e.ComplexityRoot.Dataset.Preview == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_preview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Preview(childComplexity, args["first"].(*int)), true
 	case "Dataset.rowCount":
 		if e.ComplexityRoot.Dataset.RowCount == nil {
 			break
@@ -1159,6 +1234,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TuneModel(childComplexity, args["input"].(model.TuneModelInput), args["wait"].(*bool)), true
+	case "Mutation.uploadDataset":
+		if e.ComplexityRoot.Mutation.UploadDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1670,6 +1756,9 @@ scalar Time
 "Any JSON value: an object for ` + "`" + `params` + "`" + ` and ` + "`" + `records` + "`" + `."
 scalar JSON
 
+"A file sent with the GraphQL multipart request spec."
+scalar Upload
+
 type Query {
   "Datasets, newest first. ` + "`" + `first` + "`" + ` defaults to 20 and is capped at 100."
   datasets(first: Int, after: String): DatasetConnection!
@@ -1698,6 +1787,12 @@ type Subscription {
 type Mutation {
   "Parse CSV text (header row first) into a stored dataset; column types are inferred."
   createDataset(input: CreateDatasetInput!): Dataset!
+  """
+  Upload a CSV file (GraphQL multipart request) as a dataset, as createDataset
+  does; the file is streamed, not held in memory, up to the server's upload
+  limit (-max-upload).
+  """
+  uploadDataset(name: String!, file: Upload!): Dataset!
   "Delete a dataset and its data. Models trained on it are kept (their ` + "`" + `dataset` + "`" + ` becomes null). Returns the id."
   deleteDataset(id: ID!): ID!
   """
@@ -1751,6 +1846,8 @@ type Dataset {
   rowCount: Int!
   columns: [Column!]!
   createdAt: Time!
+  "The first rows, as objects of column name to value (null when missing); at most 100."
+  preview(first: Int = 10): [JSON!]!
   "Models trained on this dataset, newest first."
   models(first: Int, after: String): ModelConnection!
 }
@@ -1767,6 +1864,20 @@ type Column {
   type: ColumnType!
   "How many cells are missing."
   missing: Int!
+  "How many distinct present values (numeric columns: counted up to 100,000; more reads 100,001)."
+  distinct: Int!
+  "Numeric columns: statistics of the present values (std: population)."
+  mean: Float
+  std: Float
+  min: Float
+  max: Float
+  "Categorical columns: the most frequent values, most frequent first (at most 10)."
+  topCategories: [CategoryCount!]
+}
+
+type CategoryCount {
+  value: String!
+  count: Int!
 }
 
 type DatasetConnection {
@@ -2269,6 +2380,16 @@ func (ec *executionContext) childFields_AlgorithmInfo(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type AlgorithmInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_CategoryCount_value(ctx, field)
+	case "count":
+		return ec.fieldContext_CategoryCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryCount", field.Name)
+}
+
 func (ec *executionContext) childFields_ClassMetrics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "label":
@@ -2315,6 +2436,18 @@ func (ec *executionContext) childFields_Column(ctx context.Context, field graphq
 		return ec.fieldContext_Column_type(ctx, field)
 	case "missing":
 		return ec.fieldContext_Column_missing(ctx, field)
+	case "distinct":
+		return ec.fieldContext_Column_distinct(ctx, field)
+	case "mean":
+		return ec.fieldContext_Column_mean(ctx, field)
+	case "std":
+		return ec.fieldContext_Column_std(ctx, field)
+	case "min":
+		return ec.fieldContext_Column_min(ctx, field)
+	case "max":
+		return ec.fieldContext_Column_max(ctx, field)
+	case "topCategories":
+		return ec.fieldContext_Column_topCategories(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Column", field.Name)
 }
@@ -2359,6 +2492,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_columns(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Dataset_createdAt(ctx, field)
+	case "preview":
+		return ec.fieldContext_Dataset_preview(ctx, field)
 	case "models":
 		return ec.fieldContext_Dataset_models(ctx, field)
 	}
@@ -2879,6 +3014,20 @@ func (ec *executionContext) field_Dataset_models_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Dataset_preview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Model_coefficients_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3076,6 +3225,28 @@ func (ec *executionContext) field_Mutation_tuneModel_args(ctx context.Context, r
 		return nil, err
 	}
 	args["wait"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
 	return args, nil
 }
 
@@ -3384,6 +3555,52 @@ func (ec *executionContext) fieldContext_AlgorithmInfo_params(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _CategoryCount_value(ctx context.Context, field graphql.CollectedField, obj *store.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _CategoryCount_count(ctx context.Context, field graphql.CollectedField, obj *store.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryCount", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ClassMetrics_label(ctx context.Context, field graphql.CollectedField, obj *ml.ClassMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3681,6 +3898,153 @@ func (ec *executionContext) _Column_missing(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Column_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Column", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Column_distinct(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_distinct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distinct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Column_distinct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Column_mean(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Column_std(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_std(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Std, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_std(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Column_min(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Column_max(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Column_topCategories(ctx context.Context, field graphql.CollectedField, obj *store.ColumnInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_topCategories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopCategories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.CategoryCount) graphql.Marshaler {
+			return ec.marshalOCategoryCount2ᚕmlgraphᚋstoreᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_topCategories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Column",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfusionMatrix_labels(ctx context.Context, field graphql.CollectedField, obj *model.ConfusionMatrix) (ret graphql.Marshaler) {
@@ -4016,6 +4380,50 @@ func (ec *executionContext) _Dataset_createdAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Dataset_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Dataset_preview(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_preview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Preview(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []any) graphql.Marshaler {
+			return ec.marshalNJSON2ᚕinterfaceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_preview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type JSON does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_preview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Dataset_models(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
@@ -6034,6 +6442,50 @@ func (ec *executionContext) fieldContext_Mutation_createDataset(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9667,6 +10119,44 @@ func (ec *executionContext) _AlgorithmInfo(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var categoryCountImplementors = []string{"CategoryCount"}
+
+func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *store.CategoryCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, categoryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CategoryCount")
+		case "value":
+			out.Values[i] = ec._CategoryCount_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CategoryCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var classMetricsImplementors = []string{"ClassMetrics"}
 
 func (ec *executionContext) _ClassMetrics(ctx context.Context, sel ast.SelectionSet, obj *ml.ClassMetrics) graphql.Marshaler {
@@ -9827,6 +10317,36 @@ func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "distinct":
+			out.Values[i] = ec._Column_distinct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mean":
+			out.Values[i] = ec._Column_mean(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "std":
+			out.Values[i] = ec._Column_std(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "min":
+			out.Values[i] = ec._Column_min(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._Column_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "topCategories":
+			out.Values[i] = ec._Column_topCategories(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9977,6 +10497,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "preview":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_preview(ctx, field, obj)
+				})
 		case "models":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -10711,6 +11237,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createDataset":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadDataset(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11856,6 +12389,10 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCategoryCount2mlgraphᚋstoreᚐCategoryCount(ctx context.Context, sel ast.SelectionSet, v store.CategoryCount) graphql.Marshaler {
+	return ec._CategoryCount(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNClassMetrics2mlgraphᚋmlᚐClassMetrics(ctx context.Context, sel ast.SelectionSet, v ml.ClassMetrics) graphql.Marshaler {
 	return ec._ClassMetrics(ctx, sel, &v)
 }
@@ -12589,6 +13126,20 @@ func (ec *executionContext) unmarshalNTuneModelInput2mlgraphᚋgraphᚋmodelᚐT
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -12795,6 +13346,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCategoryCount2ᚕmlgraphᚋstoreᚐCategoryCountᚄ(ctx context.Context, sel ast.SelectionSet, v []store.CategoryCount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategoryCount2mlgraphᚋstoreᚐCategoryCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOClassMetrics2ᚕmlgraphᚋmlᚐClassMetricsᚄ(ctx context.Context, sel ast.SelectionSet, v []ml.ClassMetrics) graphql.Marshaler {

@@ -11,11 +11,18 @@ import (
 	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // Seed is the resolver for the seed field.
 func (r *crossValidationResolver) Seed(ctx context.Context, obj *ml.CrossValidation) (int, error) {
 	return int(obj.Seed), nil
+}
+
+// Preview is the resolver for the preview field.
+func (r *datasetResolver) Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error) {
+	return service.Preview(obj, deref(first))
 }
 
 // Models is the resolver for the models field.
@@ -157,6 +164,11 @@ func (r *modelResolver) Predictions(ctx context.Context, obj *store.Model, first
 // CreateDataset is the resolver for the createDataset field.
 func (r *mutationResolver) CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error) {
 	return r.Service.CreateDataset(ctx, input.Name, input.CSV)
+}
+
+// UploadDataset is the resolver for the uploadDataset field.
+func (r *mutationResolver) UploadDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error) {
+	return r.Service.UploadDataset(ctx, name, file.File, file.Size)
 }
 
 // DeleteDataset is the resolver for the deleteDataset field.

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"mlgraph/internal/apperr"
@@ -25,18 +27,94 @@ func (s *Service) CreateDataset(ctx context.Context, name, csvText string) (*sto
 	if err != nil {
 		return nil, err
 	}
+	return s.saveDataset(ctx, name, cols)
+}
+
+// UploadDataset is CreateDataset for a CSV file of size bytes, streamed
+// from r (read twice if some column is categorical) rather than held as
+// text.
+func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeker, size int64) (*store.Dataset, error) {
+	name, err := checkName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := csvdata.ParseReader(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return s.saveDataset(ctx, name, cols)
+}
+
+// Dataset summaries keep this many top categories and preview rows.
+const (
+	topCategories  = 10
+	MaxPreviewRows = 100
+)
+
+// saveDataset stores parsed columns with their summaries and a preview.
+func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Column) (*store.Dataset, error) {
 	d := &store.Dataset{Name: name, RowCount: cols[0].Len()}
 	blobs := make([][]byte, len(cols))
+	var err error
 	for i, c := range cols {
-		d.Columns = append(d.Columns, store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: c.Missing()})
+		sum := c.Summary(topCategories)
+		info := store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: sum.Missing, Distinct: sum.Distinct,
+			Mean: sum.Mean, Std: sum.Std, Min: sum.Min, Max: sum.Max}
+		for _, tc := range sum.TopCategories {
+			info.TopCategories = append(info.TopCategories, store.CategoryCount{Value: tc.Value, Count: tc.Count})
+		}
+		d.Columns = append(d.Columns, info)
 		if blobs[i], err = c.MarshalBinary(); err != nil {
 			return nil, fmt.Errorf("encode column %q: %w", c.Name, err)
 		}
+	}
+	if d.Preview, err = previewRows(cols, MaxPreviewRows); err != nil {
+		return nil, err
 	}
 	if err := s.store.CreateDataset(ctx, d, blobs); err != nil {
 		return nil, fmt.Errorf("create dataset %q: %w", name, err)
 	}
 	return d, nil
+}
+
+// previewRows encodes the first n rows as JSON objects of column name to
+// value (a number, a string, or null when missing).
+func previewRows(cols []*ml.Column, n int) (json.RawMessage, error) {
+	n = min(n, cols[0].Len())
+	rows := make([]map[string]any, n)
+	for i := range rows {
+		row := make(map[string]any, len(cols))
+		for _, c := range cols {
+			switch {
+			case c.IsMissing(i):
+				row[c.Name] = nil
+			case c.Type == ml.Numeric:
+				row[c.Name] = c.Num[i]
+			default:
+				row[c.Name] = c.Text(i)
+			}
+		}
+		rows[i] = row
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("encode preview: %w", err)
+	}
+	return b, nil
+}
+
+// Preview returns a dataset's first rows (at most MaxPreviewRows).
+func Preview(d *store.Dataset, first int) ([]any, error) {
+	if first < 0 {
+		return nil, apperr.BadInputf("first must not be negative, got %d", first)
+	}
+	var rows []any
+	if len(d.Preview) > 0 {
+		if err := json.Unmarshal(d.Preview, &rows); err != nil {
+			return nil, fmt.Errorf("decode preview of dataset %d: %w", d.ID, err)
+		}
+	}
+	return rows[:min(first, len(rows))], nil
 }
 
 // Dataset returns a dataset's metadata.

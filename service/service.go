@@ -26,7 +26,9 @@ type Options struct {
 	// Workers is how many trainings run at once (default: the number of
 	// CPUs).
 	Workers int
-	Logger  *slog.Logger
+	// MaxUploadBytes bounds an uploaded dataset file (default 1 GiB).
+	MaxUploadBytes int64
+	Logger         *slog.Logger
 	// Telemetry receives cache and training measurements (nil: none).
 	Telemetry *telemetry.Metrics
 }
@@ -34,6 +36,7 @@ type Options struct {
 const (
 	defaultModelCacheSize = 256
 	defaultMaxPredictRows = 10_000
+	defaultMaxUploadBytes = 1 << 30
 )
 
 // Service holds mlgraph's dependencies; it is safe for concurrent use.
@@ -41,6 +44,7 @@ type Service struct {
 	store          *store.Store
 	models         *modelCache
 	maxPredictRows int
+	maxUploadBytes int64
 	workers        int
 	log            *slog.Logger
 	telemetry      *telemetry.Metrics
@@ -61,6 +65,9 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = defaultMaxUploadBytes
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
 	}
@@ -69,6 +76,7 @@ func New(st *store.Store, opts Options) *Service {
 		store:          st,
 		models:         newModelCache(st, opts.ModelCacheSize, opts.Telemetry),
 		maxPredictRows: opts.MaxPredictRows,
+		maxUploadBytes: opts.MaxUploadBytes,
 		workers:        opts.Workers,
 		log:            opts.Logger,
 		telemetry:      opts.Telemetry,
@@ -87,6 +95,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.startWorkers(s.workers)
 	return nil
 }
+
+// MaxUploadBytes is the largest dataset file the service accepts.
+func (s *Service) MaxUploadBytes() int64 { return s.maxUploadBytes }
 
 // ParseID turns a GraphQL ID into a row id. An id that cannot exist is
 // reported as NOT_FOUND, the same as one that does not.

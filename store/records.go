@@ -16,8 +16,11 @@ type Dataset struct {
 	RowCount int    `gorm:"not null"`
 	// Columns describes the columns in order; a column's index here is its
 	// position for LoadColumnData.
-	Columns   []ColumnInfo `gorm:"serializer:json;not null"`
-	CreatedAt time.Time    `gorm:"not null"`
+	Columns []ColumnInfo `gorm:"serializer:json;not null"`
+	// Preview holds the first rows as JSON objects of column name to value,
+	// so that browsing a dataset reads no column data.
+	Preview   json.RawMessage `gorm:"serializer:json"`
+	CreatedAt time.Time       `gorm:"not null"`
 }
 
 // ColumnInfo describes one column of a dataset.
@@ -26,6 +29,19 @@ type ColumnInfo struct {
 	// Type is the column type as the ml package names it (NUMERIC, ...).
 	Type    string `json:"type"`
 	Missing int    `json:"missing"`
+	// Summary statistics (see ml.Column.Summary).
+	Distinct      int             `json:"distinct"`
+	Mean          *float64        `json:"mean,omitempty"`
+	Std           *float64        `json:"std,omitempty"`
+	Min           *float64        `json:"min,omitempty"`
+	Max           *float64        `json:"max,omitempty"`
+	TopCategories []CategoryCount `json:"topCategories,omitempty"`
+}
+
+// CategoryCount is how often a categorical column holds a value.
+type CategoryCount struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
 }
 
 // Model statuses. A model is created QUEUED (or TRAINING), trains, and

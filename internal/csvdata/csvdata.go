@@ -11,8 +11,10 @@
 package csvdata
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -30,6 +32,29 @@ func Parse(text string) ([]*ml.Column, error) {
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
 	return parse(func() io.Reader { return strings.NewReader(text) }, size)
 }
+
+// ParseReader is Parse for a seekable input of size bytes (0 if unknown),
+// such as an uploaded file: it streams the rows, and reads the input again
+// from the start only for columns that turn out categorical, so memory
+// holds the parsed columns, never the text.
+func ParseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
+	open := func() io.Reader {
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return errReader{fmt.Errorf("rewind the CSV input: %w", err)}
+		}
+		br := bufio.NewReaderSize(r, 1<<16)
+		if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+			br.Discard(3)
+		}
+		return br
+	}
+	return parse(open, sizeHint{bytes: size})
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // sizeHint describes the input, to size the columns once rather than grow
 // them by doubling, which would need up to twice the memory.

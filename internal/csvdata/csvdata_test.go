@@ -226,3 +226,45 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// TestParseReaderMatchesParse: the streaming parser gives the same columns
+// as Parse, with a BOM and a column that turns categorical late.
+func TestParseReaderMatchesParse(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\ufeffx,code,label\n")
+	for i := 0; i < 3000; i++ {
+		code := fmt.Sprint(i)
+		if i == 2500 {
+			code = "A-7" // turns the column categorical after many numbers
+		}
+		fmt.Fprintf(&b, "%d.5,%s,%s\n", i, code, []string{"a", "b", ""}[i%3])
+	}
+	want, err := Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseReader(strings.NewReader(b.String()), int64(b.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d columns, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Name != w.Name || g.Type != w.Type || g.Len() != w.Len() || g.Missing() != w.Missing() {
+			t.Fatalf("column %d: %s %s %d rows %d missing; want %s %s %d %d", i, g.Name, g.Type, g.Len(), g.Missing(), w.Name, w.Type, w.Len(), w.Missing())
+		}
+		for r := 0; r < w.Len(); r++ {
+			if g.Text(r) != w.Text(r) {
+				t.Fatalf("column %s row %d: %q, want %q", w.Name, r, g.Text(r), w.Text(r))
+			}
+		}
+	}
+	if got[0].Name != "x" || got[1].Type != "CATEGORICAL" || got[1].Text(7) != "7" {
+		t.Errorf("BOM or late categorical mishandled: %s %s %q", got[0].Name, got[1].Type, got[1].Text(7))
+	}
+	if _, err := ParseReader(strings.NewReader("a,b\n1\n"), 0); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("ragged input: %v", err)
+	}
+}

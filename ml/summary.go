@@ -1,0 +1,77 @@
+package ml
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// ColumnSummary describes a column's values, as a dataset browser shows
+// them. Numeric statistics are over the present values; Std is the
+// population standard deviation.
+type ColumnSummary struct {
+	Missing  int
+	Distinct int
+	// Numeric columns with at least one value.
+	Mean, Std, Min, Max *float64
+	// TopCategories are the most frequent levels of a categorical column,
+	// most frequent first (ties in level order).
+	TopCategories []CategoryCount
+}
+
+// CategoryCount is how often a level occurs.
+type CategoryCount struct {
+	Value string
+	Count int
+}
+
+// Summary summarises the column, listing at most topK categories.
+func (c *Column) Summary(topK int) ColumnSummary {
+	s := ColumnSummary{Missing: c.Missing()}
+	if c.Type == Categorical {
+		counts := make([]int, len(c.Levels))
+		for _, code := range c.Codes {
+			if code >= 0 {
+				counts[code]++
+			}
+		}
+		var top []CategoryCount
+		for k, n := range counts {
+			if n > 0 {
+				s.Distinct++
+				top = append(top, CategoryCount{Value: c.Levels[k], Count: n})
+			}
+		}
+		slices.SortStableFunc(top, func(a, b CategoryCount) int { return cmp.Compare(b.Count, a.Count) })
+		s.TopCategories = top[:min(topK, len(top))]
+		return s
+	}
+	// Welford's running mean and variance: stable for large columns.
+	var n int
+	var mean, m2 float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	distinct := make(map[float64]struct{})
+	for _, v := range c.Num {
+		if math.IsNaN(v) {
+			continue
+		}
+		n++
+		d := v - mean
+		mean += d / float64(n)
+		m2 += d * (v - mean)
+		lo, hi = min(lo, v), max(hi, v)
+		if len(distinct) <= maxDistinctCounted {
+			distinct[v+0] = struct{}{} // +0: −0 and 0 are one value
+		}
+	}
+	s.Distinct = len(distinct)
+	if n > 0 {
+		std := math.Sqrt(m2 / float64(n))
+		s.Mean, s.Std, s.Min, s.Max = &mean, &std, &lo, &hi
+	}
+	return s
+}
+
+// maxDistinctCounted bounds the memory spent counting distinct numbers:
+// beyond it Distinct reports maxDistinctCounted+1, meaning "more than".
+const maxDistinctCounted = 100_000
