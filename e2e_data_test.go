@@ -110,3 +110,52 @@ func TestUploadDataset(t *testing.T) {
 		t.Errorf("ragged upload: %+v", bad.Errors)
 	}
 }
+
+// TestPredictDataset scores a stored dataset into a new one.
+func TestPredictDataset(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	m := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
+		"split": map[string]any{"method": "CUSTOM", "column": "split"}})
+	const scoreMutation = `mutation($m: ID!, $d: ID!, $name: String) { predictDataset(modelId: $m, datasetId: $d, name: $name) {
+	  id name rowCount columns { name type } preview(first: 3) } }`
+	var out struct {
+		PredictDataset struct {
+			ID, Name string
+			RowCount int
+			Columns  []struct{ Name, Type string }
+			Preview  []map[string]any
+		}
+	}
+	srv.mustDo(scoreMutation, map[string]any{"m": m.ID, "d": iris}, &out)
+	scored := out.PredictDataset
+	var names []string
+	for _, c := range scored.Columns {
+		names = append(names, c.Name+":"+c.Type)
+	}
+	want := "sepal_length_cm:NUMERIC,sepal_width_cm:NUMERIC,petal_length_cm:NUMERIC,petal_width_cm:NUMERIC,target:CATEGORICAL,split:CATEGORICAL," +
+		"predicted_label:CATEGORICAL,probability_setosa:NUMERIC,probability_versicolor:NUMERIC,probability_virginica:NUMERIC"
+	if scored.RowCount != 150 || strings.Join(names, ",") != want || !strings.Contains(scored.Name, "scored by") {
+		t.Fatalf("scored dataset %s: %d rows, columns %s", scored.Name, scored.RowCount, strings.Join(names, ","))
+	}
+	// The stored predictions are the model's: compare the first rows.
+	var rows [][]float64
+	for _, r := range scored.Preview {
+		rows = append(rows, []float64{r["sepal_length_cm"].(float64), r["sepal_width_cm"].(float64), r["petal_length_cm"].(float64), r["petal_width_cm"].(float64)})
+	}
+	p := srv.predict(map[string]any{"modelId": m.ID, "rows": rows, "save": false})
+	for i, r := range scored.Preview {
+		if r["predicted_label"] != *p.Outputs[i].Label || r["probability_setosa"] != p.Outputs[i].Probabilities[0].Probability {
+			t.Errorf("row %d: stored %v, predict says %+v", i, r, p.Outputs[i])
+		}
+	}
+	// Scoring again with the output keeps names unique.
+	srv.mustDo(scoreMutation, map[string]any{"m": m.ID, "d": scored.ID, "name": "twice"}, &out)
+	if last := out.PredictDataset.Columns[len(out.PredictDataset.Columns)-1].Name; last != "probability_virginica_2" || out.PredictDataset.Name != "twice" {
+		t.Errorf("second scoring: %s, last column %s", out.PredictDataset.Name, last)
+	}
+	// A dataset without the features.
+	other := srv.createDataset("other", "a,b\n1,2\n").ID
+	srv.mustFail(scoreMutation, map[string]any{"m": m.ID, "d": other}, "BAD_USER_INPUT", `"sepal_length_cm"`)
+	srv.mustFail(scoreMutation, map[string]any{"m": "999", "d": other}, "NOT_FOUND", "model")
+}

@@ -229,6 +229,7 @@ type ComplexityRoot struct {
 		DeleteDataset  func(childComplexity int, id string) int
 		DeleteModel    func(childComplexity int, id string) int
 		Predict        func(childComplexity int, input model.PredictInput) int
+		PredictDataset func(childComplexity int, modelID string, datasetID string, name *string) int
 		TrainModel     func(childComplexity int, input model.TrainModelInput, wait *bool) int
 		TuneModel      func(childComplexity int, input model.TuneModelInput, wait *bool) int
 		UploadDataset  func(childComplexity int, name string, file graphql.Upload) int
@@ -373,6 +374,7 @@ type MutationResolver interface {
 	CompareModels(ctx context.Context, input model.CompareModelsInput, wait *bool) (*service.Leaderboard, error)
 	DeleteModel(ctx context.Context, id string) (string, error)
 	Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error)
+	PredictDataset(ctx context.Context, modelID string, datasetID string, name *string) (*store.Dataset, error)
 }
 type PredictionResolver interface {
 	Model(ctx context.Context, obj *service.Prediction) (*store.Model, error)
@@ -1212,6 +1214,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Predict(childComplexity, args["input"].(model.PredictInput)), true
+	case "Mutation.predictDataset":
+		if e.ComplexityRoot.Mutation.PredictDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_predictDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PredictDataset(childComplexity, args["modelId"].(string), args["datasetId"].(string), args["name"].(*string)), true
 	case "Mutation.trainModel":
 		if e.ComplexityRoot.Mutation.TrainModel == nil {
 			break
@@ -1830,6 +1843,13 @@ type Mutation {
   ` + "`" + `save` + "`" + ` is false.
   """
   predict(input: PredictInput!): Prediction!
+  """
+  Score every row of a stored dataset with a READY model and save the result
+  as a new dataset: the dataset's columns plus the predictions (regression:
+  prediction; classification: predicted_label and probability_<class> per
+  class; clustering: cluster). Its columns must include the model's features.
+  """
+  predictDataset(modelId: ID!, datasetId: ID!, name: String): Dataset!
 }
 
 # ---------------------------------------------------------------- datasets
@@ -3167,6 +3187,36 @@ func (ec *executionContext) field_Mutation_deleteModel_args(ctx context.Context,
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_predictDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "datasetId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["datasetId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
 	return args, nil
 }
 
@@ -6794,6 +6844,50 @@ func (ec *executionContext) fieldContext_Mutation_predict(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_predict_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_predictDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_predictDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PredictDataset(ctx, fc.Args["modelId"].(string), fc.Args["datasetId"].(string), fc.Args["name"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_predictDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_predictDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11293,6 +11387,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "predict":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_predict(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "predictDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_predictDataset(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -225,6 +225,11 @@ func (r *mutationResolver) Predict(ctx context.Context, input model.PredictInput
 	})
 }
 
+// PredictDataset is the resolver for the predictDataset field.
+func (r *mutationResolver) PredictDataset(ctx context.Context, modelID string, datasetID string, name *string) (*store.Dataset, error) {
+	return r.Service.PredictDataset(ctx, modelID, datasetID, name)
+}
+
 // Model is the resolver for the model field.
 func (r *predictionResolver) Model(ctx context.Context, obj *service.Prediction) (*store.Model, error) {
 	return r.Service.ModelByID(ctx, obj.ModelID)
