@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"mlgraph/internal/testdb"
 )
 
 // TestColumnStatisticsAndPreview: columns carry summary statistics and a
@@ -158,4 +160,17 @@ func TestPredictDataset(t *testing.T) {
 	other := srv.createDataset("other", "a,b\n1,2\n").ID
 	srv.mustFail(scoreMutation, map[string]any{"m": m.ID, "d": other}, "BAD_USER_INPUT", `"sepal_length_cm"`)
 	srv.mustFail(scoreMutation, map[string]any{"m": "999", "d": other}, "NOT_FOUND", "model")
+}
+
+func TestUploadLimit(t *testing.T) {
+	srv := startServer(t, testdb.New(t), withMaxUpload(1000))
+	big := []byte("a,b\n" + strings.Repeat("1,2\n", 1000))
+	out := srv.upload(uploadMutation, map[string]any{"name": "big"}, "file", "big.csv", big)
+	if len(out.Errors) == 0 || !strings.Contains(out.Errors[0].Message, "too large") || out.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Errorf("upload over the limit: %+v", out.Errors)
+	}
+	small := srv.upload(uploadMutation, map[string]any{"name": "small"}, "file", "small.csv", []byte("a,b\n1,2\n"))
+	if len(small.Errors) > 0 {
+		t.Errorf("upload under the limit: %+v", small.Errors)
+	}
 }

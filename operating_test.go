@@ -21,7 +21,7 @@ import (
 )
 
 func TestParseConfig(t *testing.T) {
-	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS"} {
+	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS", "MLGRAPH_WORKERS", "MLGRAPH_MAX_UPLOAD"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseConfig(nil, io.Discard)
@@ -51,6 +51,14 @@ func TestParseConfig(t *testing.T) {
 	}
 	t.Setenv("MLGRAPH_LOG_FORMAT", "")
 
+	if c, err := parseConfig([]string{"-workers", "3", "-max-upload", "2GiB"}, io.Discard); err != nil || c.workers != 3 || c.maxUpload != 2<<30 {
+		t.Errorf("-workers 3 -max-upload 2GiB: %+v, %v", c, err)
+	}
+	t.Setenv("MLGRAPH_MAX_UPLOAD", "500MB")
+	if c, err := parseConfig(nil, io.Discard); err != nil || c.maxUpload != 500_000_000 || c.workers < 1 {
+		t.Errorf("MLGRAPH_MAX_UPLOAD=500MB: %+v, %v", c, err)
+	}
+
 	for _, tc := range []struct {
 		args      []string
 		fragments []string
@@ -60,6 +68,10 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-cors-origins", "example.com"}, []string{"-cors-origins", `"example.com"`, "scheme://host"}},
 		{[]string{"-cors-origins", "https://example.com/app"}, []string{"-cors-origins", "no path"}},
 		{[]string{"-no-such-flag"}, []string{"no-such-flag"}},
+		{[]string{"-workers", "0"}, []string{"-workers", `"0"`, "1 to 1024"}},
+		{[]string{"-workers", "many"}, []string{"-workers", `"many"`}},
+		{[]string{"-max-upload", "lots"}, []string{"-max-upload", `"lots"`, "500MB"}},
+		{[]string{"-max-upload", "-5MB"}, []string{"-max-upload"}},
 	} {
 		var stderr bytes.Buffer
 		_, err := parseConfig(tc.args, &stderr)

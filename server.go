@@ -14,9 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +42,8 @@ type config struct {
 	logFormat   string     // telemetry.LogText or telemetry.LogJSON
 	logLevel    slog.Level // records below it are dropped
 	corsOrigins []string   // allowed CORS origins; none: no CORS headers
+	workers     int        // trainings at once
+	maxUpload   int64      // largest dataset upload, in bytes
 }
 
 // parseConfig reads the flags in args over the environment defaults and
@@ -45,7 +51,7 @@ type config struct {
 // (the flag package's way); main only has to exit.
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var level, origins string
+	var level, origins, workers, maxUpload string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr("MLGRAPH_ADDR", ":8080"), "listen address (env MLGRAPH_ADDR)")
@@ -53,10 +59,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", envOr("MLGRAPH_LOG_FORMAT", telemetry.LogText), "log format: text or json (env MLGRAPH_LOG_FORMAT)")
 	fs.StringVar(&level, "log-level", envOr("MLGRAPH_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MLGRAPH_LOG_LEVEL)")
 	fs.StringVar(&origins, "cors-origins", envOr("MLGRAPH_CORS_ORIGINS", ""), "comma-separated origins allowed by CORS, or *; empty: no CORS (env MLGRAPH_CORS_ORIGINS)")
+	fs.StringVar(&workers, "workers", envOr("MLGRAPH_WORKERS", strconv.Itoa(runtime.NumCPU())), "trainings run at once; more wait QUEUED (env MLGRAPH_WORKERS)")
+	fs.StringVar(&maxUpload, "max-upload", envOr("MLGRAPH_MAX_UPLOAD", "1GiB"), "largest dataset upload, e.g. 500MB or 2GiB (env MLGRAPH_MAX_UPLOAD)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	err := c.check(level, origins)
+	err := c.check(level, origins, workers, maxUpload)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}
@@ -65,7 +73,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 
 // check validates and converts the values that need it: a bad value from
 // the environment fails as loudly as one from a flag.
-func (c *config) check(level, origins string) error {
+func (c *config) check(level, origins, workers, maxUpload string) error {
 	if c.logFormat != telemetry.LogText && c.logFormat != telemetry.LogJSON {
 		return fmt.Errorf("invalid -log-format %q (env MLGRAPH_LOG_FORMAT): want %s or %s", c.logFormat, telemetry.LogText, telemetry.LogJSON)
 	}
@@ -76,7 +84,35 @@ func (c *config) check(level, origins string) error {
 	if c.corsOrigins, err = httpx.ParseOrigins(origins); err != nil {
 		return fmt.Errorf("invalid -cors-origins (env MLGRAPH_CORS_ORIGINS): %w", err)
 	}
+	if c.workers, err = strconv.Atoi(workers); err != nil || c.workers < 1 || c.workers > 1024 {
+		return fmt.Errorf("invalid -workers %q (env MLGRAPH_WORKERS): want a whole number from 1 to 1024", workers)
+	}
+	if c.maxUpload, err = parseBytes(maxUpload); err != nil || c.maxUpload < 1 {
+		return fmt.Errorf("invalid -max-upload %q (env MLGRAPH_MAX_UPLOAD): want a size such as 500MB or 2GiB", maxUpload)
+	}
 	return nil
+}
+
+// parseBytes reads a size: a number of bytes with an optional unit (KB,
+// MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024).
+func parseBytes(text string) (int64, error) {
+	text = strings.TrimSpace(text)
+	units := []struct {
+		suffix string
+		scale  float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	scale := 1.0
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(text, u.suffix); ok {
+			text, scale = strings.TrimSpace(n), u.scale
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || v < 0 || v*scale > math.MaxInt64/2 {
+		return 0, fmt.Errorf("invalid size %q", text)
+	}
+	return int64(v * scale), nil
 }
 
 func envOr(name, fallback string) string {
@@ -110,7 +146,7 @@ func main() {
 // run serves until ctx is done, then lets in-flight requests finish and
 // closes the database.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins))
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withMaxUpload(cfg.maxUpload))
 	if err != nil {
 		return err
 	}
@@ -162,12 +198,18 @@ type app struct {
 type appOptions struct {
 	corsOrigins   []string
 	workers       int
+	maxUpload     int64
 	shutdownGrace time.Duration
 }
 
 // withWorkers sets how many trainings run at once (default: the CPUs).
 func withWorkers(n int) appOption {
 	return func(o *appOptions) { o.workers = n }
+}
+
+// withMaxUpload bounds dataset uploads, in bytes.
+func withMaxUpload(n int64) appOption {
+	return func(o *appOptions) { o.maxUpload = n }
 }
 
 // withShutdownGrace sets how long running trainings get to finish when the
@@ -243,7 +285,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers})
+	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, MaxUploadBytes: o.maxUpload})
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(svc, log, opMetrics))

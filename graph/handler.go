@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,25 @@ func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.Ha
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errInternal
 	})
-	return srv
+	return limitUploads(srv, svc.MaxUploadBytes())
+}
+
+// limitUploads answers a request whose declared body is over the upload
+// limit with a BAD_USER_INPUT error before reading it (the multipart
+// transport also stops a body without a declared length at the limit).
+func limitUploads(next http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+				"message":    fmt.Sprintf("request body too large: %d bytes; the limit is %d", r.ContentLength, limit),
+				"extensions": map[string]any{"code": string(apperr.BadInput)},
+			}}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 var errInternal = errors.New("internal error")
