@@ -904,3 +904,70 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("after restart: %d datasets, want 1", out.Datasets.TotalCount)
 	}
 }
+
+// TestFiltersAndOrdering pages through filtered and sorted lists over
+// GraphQL.
+func TestFiltersAndOrdering(t *testing.T) {
+	srv := newServer(t)
+	ds := srv.createDataset("lines", "x,y\n1,2\n2,4.1\n3,6\n4,7.9\n5,10\n6,12.2\n").ID
+	srv.createDataset("Other lines", "x,y\n1,2\n2,3\n")
+	for _, a := range []string{"RIDGE", "LINEAR_REGRESSION", "KNN", "RIDGE"} {
+		srv.train(map[string]any{"datasetId": ds, "target": "y", "algorithm": a, "params": map[string]any{}, "split": map[string]any{"method": "NONE"},
+			"name": strings.ToLower(a) + " model"})
+	}
+	type list struct {
+		Models struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   *string
+			}
+			Edges []struct {
+				Cursor string
+				Node   struct{ Name, Algorithm string }
+			}
+		}
+	}
+	const q = `query($after: String, $filter: ModelFilter, $order: ModelOrder) {
+	  models(first: 1, after: $after, filter: $filter, orderBy: $order) {
+	    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name algorithm } } } }`
+	walk := func(filter, order map[string]any) []string {
+		var names []string
+		var after any
+		for i := 0; i < 10; i++ {
+			var l list
+			srv.mustDo(q, map[string]any{"after": after, "filter": filter, "order": order}, &l)
+			for _, e := range l.Models.Edges {
+				names = append(names, e.Node.Name)
+			}
+			if !l.Models.PageInfo.HasNextPage {
+				return names
+			}
+			after = *l.Models.PageInfo.EndCursor
+		}
+		t.Fatal("pages do not end")
+		return nil
+	}
+	if got := strings.Join(walk(nil, map[string]any{"field": "NAME", "direction": "ASC"}), ","); got != "knn model,linear_regression model,ridge model,ridge model" {
+		t.Errorf("by name: %s", got)
+	}
+	if got := walk(map[string]any{"algorithm": "RIDGE"}, nil); len(got) != 2 {
+		t.Errorf("RIDGE models: %v", got)
+	}
+	if got := strings.Join(walk(map[string]any{"nameContains": "LIN"}, nil), ","); got != "linear_regression model" {
+		t.Errorf("name contains LIN: %s", got)
+	}
+	var datasets struct {
+		Datasets struct {
+			TotalCount int
+			Edges      []struct{ Node struct{ Name string } }
+		}
+	}
+	srv.mustDo(`{ datasets(filter: {nameContains: "other"}, orderBy: {field: ROW_COUNT, direction: ASC}) { totalCount edges { node { name } } } }`, nil, &datasets)
+	if datasets.Datasets.TotalCount != 1 || datasets.Datasets.Edges[0].Node.Name != "Other lines" {
+		t.Errorf("filtered datasets: %+v", datasets)
+	}
+	var first list
+	srv.mustDo(q, map[string]any{"order": map[string]any{"field": "NAME"}}, &first)
+	srv.mustFail(q, map[string]any{"after": first.Models.Edges[0].Cursor, "order": map[string]any{"field": "TRAINING_TIME"}}, "BAD_USER_INPUT", "cursor")
+}

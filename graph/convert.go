@@ -9,16 +9,43 @@ import (
 	"mlgraph/graph/model"
 )
 
-// page turns connection arguments into a store page request.
-func page(first *int, after *string) store.Page {
-	var p store.Page
-	if first != nil {
-		p.First = *first
+// page turns connection arguments into a store page request; orderBy's
+// field and direction arrive as their enum values.
+func page(first *int, after *string, field, direction string) store.Page {
+	p := store.Page{First: deref(first), After: deref(after)}
+	if field != "" && field != "CREATED_AT" {
+		p.Order.Key = field
 	}
-	if after != nil {
-		p.After = *after
-	}
+	p.Order.Ascending = direction == "ASC"
 	return p
+}
+
+func datasetPage(first *int, after *string, o *model.DatasetOrder) store.Page {
+	if o == nil {
+		return page(first, after, "", "")
+	}
+	return page(first, after, o.Field, o.Direction)
+}
+
+func modelPage(first *int, after *string, o *model.ModelOrder) store.Page {
+	if o == nil {
+		return page(first, after, "", "")
+	}
+	return page(first, after, o.Field, o.Direction)
+}
+
+func datasetFilter(f *model.DatasetFilter) store.DatasetFilter {
+	if f == nil {
+		return store.DatasetFilter{}
+	}
+	return store.DatasetFilter{NameContains: deref(f.NameContains)}
+}
+
+func modelFilter(f *model.ModelFilter) store.ModelFilter {
+	if f == nil {
+		return store.ModelFilter{}
+	}
+	return store.ModelFilter{NameContains: deref(f.NameContains), Algorithm: deref(f.Algorithm), Task: deref(f.Task), Status: deref(f.Status)}
 }
 
 func pageInfo[T any](p *store.Paged[T]) *model.PageInfo {
@@ -32,7 +59,7 @@ func pageInfo[T any](p *store.Paged[T]) *model.PageInfo {
 func datasetConnection(p *store.DatasetPage) *model.DatasetConnection {
 	c := &model.DatasetConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.DatasetEdge, len(p.Items))}
 	for i, d := range p.Items {
-		c.Edges[i] = model.DatasetEdge{Cursor: store.EncodeCursor(d.ID), Node: d}
+		c.Edges[i] = model.DatasetEdge{Cursor: p.Cursors[i], Node: d}
 	}
 	return c
 }
@@ -40,7 +67,7 @@ func datasetConnection(p *store.DatasetPage) *model.DatasetConnection {
 func modelConnection(p *store.ModelPage) *model.ModelConnection {
 	c := &model.ModelConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.ModelEdge, len(p.Items))}
 	for i, m := range p.Items {
-		c.Edges[i] = model.ModelEdge{Cursor: store.EncodeCursor(m.ID), Node: m}
+		c.Edges[i] = model.ModelEdge{Cursor: p.Cursors[i], Node: m}
 	}
 	return c
 }
@@ -48,7 +75,7 @@ func modelConnection(p *store.ModelPage) *model.ModelConnection {
 func predictionConnection(p *store.Paged[service.Prediction]) *model.PredictionConnection {
 	c := &model.PredictionConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.PredictionEdge, len(p.Items))}
 	for i, pr := range p.Items {
-		c.Edges[i] = model.PredictionEdge{Cursor: store.EncodeCursor(*pr.ID), Node: pr}
+		c.Edges[i] = model.PredictionEdge{Cursor: p.Cursors[i], Node: pr}
 	}
 	return c
 }

@@ -110,7 +110,7 @@ type ComplexityRoot struct {
 		Columns   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
-		Models    func(childComplexity int, first *int, after *string) int
+		Models    func(childComplexity int, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) int
 		Name      func(childComplexity int) int
 		Preview   func(childComplexity int, first *int) int
 		RowCount  func(childComplexity int) int
@@ -279,10 +279,10 @@ type ComplexityRoot struct {
 	Query struct {
 		Algorithms  func(childComplexity int) int
 		Dataset     func(childComplexity int, id string) int
-		Datasets    func(childComplexity int, first *int, after *string) int
+		Datasets    func(childComplexity int, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) int
 		Leaderboard func(childComplexity int, modelIds []string, metric *string) int
 		Model       func(childComplexity int, id string) int
-		Models      func(childComplexity int, first *int, after *string, datasetID *string) int
+		Models      func(childComplexity int, first *int, after *string, datasetID *string, filter *model.ModelFilter, orderBy *model.ModelOrder) int
 	}
 
 	Split struct {
@@ -340,7 +340,7 @@ type CrossValidationResolver interface {
 }
 type DatasetResolver interface {
 	Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error)
-	Models(ctx context.Context, obj *store.Dataset, first *int, after *string) (*model.ModelConnection, error)
+	Models(ctx context.Context, obj *store.Dataset, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error)
 }
 type MetricsResolver interface {
 	ConfusionMatrix(ctx context.Context, obj *ml.Metrics) (*model.ConfusionMatrix, error)
@@ -380,9 +380,9 @@ type PredictionResolver interface {
 	Model(ctx context.Context, obj *service.Prediction) (*store.Model, error)
 }
 type QueryResolver interface {
-	Datasets(ctx context.Context, first *int, after *string) (*model.DatasetConnection, error)
+	Datasets(ctx context.Context, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) (*model.DatasetConnection, error)
 	Dataset(ctx context.Context, id string) (*store.Dataset, error)
-	Models(ctx context.Context, first *int, after *string, datasetID *string) (*model.ModelConnection, error)
+	Models(ctx context.Context, first *int, after *string, datasetID *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error)
 	Model(ctx context.Context, id string) (*store.Model, error)
 	Algorithms(ctx context.Context) ([]model.AlgorithmInfo, error)
 	Leaderboard(ctx context.Context, modelIds []string, metric *string) (*service.Leaderboard, error)
@@ -654,7 +654,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Dataset.Models(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Dataset.Models(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.ModelFilter), args["orderBy"].(*model.ModelOrder)), true
 	case "Dataset.name":
 		if e.ComplexityRoot.Dataset.Name == nil {
 			break
@@ -1430,7 +1430,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.DatasetFilter), args["orderBy"].(*model.DatasetOrder)), true
 
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
@@ -1464,7 +1464,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Models(childComplexity, args["first"].(*int), args["after"].(*string), args["datasetId"].(*string)), true
+		return e.ComplexityRoot.Query.Models(childComplexity, args["first"].(*int), args["after"].(*string), args["datasetId"].(*string), args["filter"].(*model.ModelFilter), args["orderBy"].(*model.ModelOrder)), true
 
 	case "Split.column":
 		if e.ComplexityRoot.Split.Column == nil {
@@ -1651,6 +1651,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompareModelsInput", ec.unmarshalInputCompareModelsInput),
 			graphql.NewInputUnmarshaler("CreateDatasetInput", ec.unmarshalInputCreateDatasetInput),
 			graphql.NewInputUnmarshaler("CrossValidateInput", ec.unmarshalInputCrossValidateInput),
+			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
+			graphql.NewInputUnmarshaler("DatasetOrder", ec.unmarshalInputDatasetOrder),
+			graphql.NewInputUnmarshaler("ModelFilter", ec.unmarshalInputModelFilter),
+			graphql.NewInputUnmarshaler("ModelOrder", ec.unmarshalInputModelOrder),
 			graphql.NewInputUnmarshaler("PredictInput", ec.unmarshalInputPredictInput),
 			graphql.NewInputUnmarshaler("RandomSearchInput", ec.unmarshalInputRandomSearchInput),
 			graphql.NewInputUnmarshaler("SplitInput", ec.unmarshalInputSplitInput),
@@ -1773,11 +1777,11 @@ scalar JSON
 scalar Upload
 
 type Query {
-  "Datasets, newest first. ` + "`" + `first` + "`" + ` defaults to 20 and is capped at 100."
-  datasets(first: Int, after: String): DatasetConnection!
+  "Datasets, newest first unless orderBy says otherwise. ` + "`" + `first` + "`" + ` defaults to 20 and is capped at 100."
+  datasets(first: Int, after: String, filter: DatasetFilter, orderBy: DatasetOrder): DatasetConnection!
   dataset(id: ID!): Dataset
-  "Models, newest first, optionally only those trained on one dataset."
-  models(first: Int, after: String, datasetId: ID): ModelConnection!
+  "Models, newest first unless orderBy says otherwise, optionally only those trained on one dataset."
+  models(first: Int, after: String, datasetId: ID, filter: ModelFilter, orderBy: ModelOrder): ModelConnection!
   model(id: ID!): Model
   "The algorithms ` + "`" + `trainModel` + "`" + ` accepts, with their tasks and parameters (for building forms)."
   algorithms: [AlgorithmInfo!]!
@@ -1868,8 +1872,8 @@ type Dataset {
   createdAt: Time!
   "The first rows, as objects of column name to value (null when missing); at most 100."
   preview(first: Int = 10): [JSON!]!
-  "Models trained on this dataset, newest first."
-  models(first: Int, after: String): ModelConnection!
+  "Models trained on this dataset, newest first unless orderBy says otherwise."
+  models(first: Int, after: String, filter: ModelFilter, orderBy: ModelOrder): ModelConnection!
 }
 
 enum ColumnType {
@@ -1898,6 +1902,49 @@ type Column {
 type CategoryCount {
   value: String!
   count: Int!
+}
+
+input DatasetFilter {
+  "Names containing this text, ignoring case."
+  nameContains: String
+}
+
+input ModelFilter {
+  "Names containing this text, ignoring case."
+  nameContains: String
+  algorithm: Algorithm
+  task: Task
+  status: ModelStatus
+}
+
+enum OrderDirection {
+  ASC
+  DESC
+}
+
+enum DatasetOrderField {
+  CREATED_AT
+  NAME
+  ROW_COUNT
+}
+
+"A cursor belongs to one order: paging on with another order is BAD_USER_INPUT."
+input DatasetOrder {
+  field: DatasetOrderField! = CREATED_AT
+  direction: OrderDirection! = DESC
+}
+
+enum ModelOrderField {
+  CREATED_AT
+  NAME
+  ALGORITHM
+  "Training time; models not trained yet come first in ASC order."
+  TRAINING_TIME
+}
+
+input ModelOrder {
+  field: ModelOrderField! = CREATED_AT
+  direction: OrderDirection! = DESC
 }
 
 type DatasetConnection {
@@ -3031,6 +3078,22 @@ func (ec *executionContext) field_Dataset_models_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ModelFilter, error) {
+			return ec.unmarshalOModelFilter2ᚖmlgraphᚋgraphᚋmodelᚐModelFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ModelOrder, error) {
+			return ec.unmarshalOModelOrder2ᚖmlgraphᚋgraphᚋmodelᚐModelOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
 	return args, nil
 }
 
@@ -3347,6 +3410,22 @@ func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.DatasetFilter, error) {
+			return ec.unmarshalODatasetFilter2ᚖmlgraphᚋgraphᚋmodelᚐDatasetFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.DatasetOrder, error) {
+			return ec.unmarshalODatasetOrder2ᚖmlgraphᚋgraphᚋmodelᚐDatasetOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
 	return args, nil
 }
 
@@ -3413,6 +3492,22 @@ func (ec *executionContext) field_Query_models_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["datasetId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ModelFilter, error) {
+			return ec.unmarshalOModelFilter2ᚖmlgraphᚋgraphᚋmodelᚐModelFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ModelOrder, error) {
+			return ec.unmarshalOModelOrder2ᚖmlgraphᚋgraphᚋmodelᚐModelOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
 	return args, nil
 }
 
@@ -4486,7 +4581,7 @@ func (ec *executionContext) _Dataset_models(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Dataset().Models(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Dataset().Models(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.ModelFilter), fc.Args["orderBy"].(*model.ModelOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelConnection) graphql.Marshaler {
@@ -7487,7 +7582,7 @@ func (ec *executionContext) _Query_datasets(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Datasets(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Datasets(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.DatasetFilter), fc.Args["orderBy"].(*model.DatasetOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DatasetConnection) graphql.Marshaler {
@@ -7575,7 +7670,7 @@ func (ec *executionContext) _Query_models(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Models(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["datasetId"].(*string))
+			return ec.Resolvers.Query().Models(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["datasetId"].(*string), fc.Args["filter"].(*model.ModelFilter), fc.Args["orderBy"].(*model.ModelOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelConnection) graphql.Marshaler {
@@ -9740,6 +9835,223 @@ func (ec *executionContext) unmarshalInputCrossValidateInput(ctx context.Context
 func UnmarshalCrossValidateInput(ctx context.Context, raw any) (model.CrossValidateInput, error) {
 	var out model.CrossValidateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CrossValidateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDatasetFilter(ctx context.Context, obj any) (model.DatasetFilter, error) {
+	var it model.DatasetFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nameContains"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDatasetFilter unmarshals raw into the DatasetFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDatasetFilter(ctx context.Context, raw any) (model.DatasetFilter, error) {
+	var out model.DatasetFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DatasetFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDatasetOrder(ctx context.Context, obj any) (model.DatasetOrder, error) {
+	var it model.DatasetOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "CREATED_AT"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "DESC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNDatasetOrderField2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDatasetOrder unmarshals raw into the DatasetOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDatasetOrder(ctx context.Context, raw any) (model.DatasetOrder, error) {
+	var out model.DatasetOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DatasetOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputModelFilter(ctx context.Context, obj any) (model.ModelFilter, error) {
+	var it model.ModelFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nameContains", "algorithm", "task", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "algorithm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithm"))
+			data, err := ec.unmarshalOAlgorithm2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Algorithm = data
+		case "task":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("task"))
+			data, err := ec.unmarshalOTask2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Task = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOModelStatus2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalModelFilter unmarshals raw into the ModelFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalModelFilter(ctx context.Context, raw any) (model.ModelFilter, error) {
+	var out model.ModelFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ModelFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputModelOrder(ctx context.Context, obj any) (model.ModelOrder, error) {
+	var it model.ModelOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "CREATED_AT"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "DESC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNModelOrderField2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalModelOrder unmarshals raw into the ModelOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalModelOrder(ctx context.Context, raw any) (model.ModelOrder, error) {
+	var out model.ModelOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ModelOrder", raw, &out)
 	return out, err
 }
 
@@ -12586,6 +12898,20 @@ func (ec *executionContext) marshalNDatasetEdge2ᚕmlgraphᚋgraphᚋmodelᚐDat
 	return ret
 }
 
+func (ec *executionContext) unmarshalNDatasetOrderField2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDatasetOrderField2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DatasetOrderField!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImportance(ctx context.Context, sel ast.SelectionSet, v ml.FeatureImportance) graphql.Marshaler {
 	return ec._FeatureImportance(ctx, sel, &v)
 }
@@ -12963,6 +13289,20 @@ func (ec *executionContext) marshalNModelEdge2ᚕmlgraphᚋgraphᚋmodelᚐModel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNModelOrderField2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNModelOrderField2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ModelOrderField!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNModelStatus2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12973,6 +13313,20 @@ func (ec *executionContext) marshalNModelStatus2string(ctx context.Context, sel 
 	res := graphql.MarshalString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ModelStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNOrderDirection2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderDirection2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "OrderDirection!")
 	}
 	return res
 }
@@ -13419,6 +13773,24 @@ func (ec *executionContext) marshalOAlgorithm2ᚕstringᚄ(ctx context.Context, 
 	return ret
 }
 
+func (ec *executionContext) unmarshalOAlgorithm2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAlgorithm2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13570,6 +13942,22 @@ func (ec *executionContext) marshalODataset2ᚖmlgraphᚋstoreᚐDataset(ctx con
 		return graphql.Null
 	}
 	return ec._Dataset(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODatasetFilter2ᚖmlgraphᚋgraphᚋmodelᚐDatasetFilter(ctx context.Context, v any) (*model.DatasetFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDatasetFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODatasetOrder2ᚖmlgraphᚋgraphᚋmodelᚐDatasetOrder(ctx context.Context, v any) (*model.DatasetOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDatasetOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOFeatureImportance2ᚕmlgraphᚋmlᚐFeatureImportanceᚄ(ctx context.Context, sel ast.SelectionSet, v []ml.FeatureImportance) graphql.Marshaler {
@@ -13817,6 +14205,40 @@ func (ec *executionContext) marshalOModel2ᚖmlgraphᚋstoreᚐModel(ctx context
 		return graphql.Null
 	}
 	return ec._Model(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOModelFilter2ᚖmlgraphᚋgraphᚋmodelᚐModelFilter(ctx context.Context, v any) (*model.ModelFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputModelFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOModelOrder2ᚖmlgraphᚋgraphᚋmodelᚐModelOrder(ctx context.Context, v any) (*model.ModelOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputModelOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOModelStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOModelStatus2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalORandomSearchInput2ᚖmlgraphᚋgraphᚋmodelᚐRandomSearchInput(ctx context.Context, v any) (*model.RandomSearchInput, error) {

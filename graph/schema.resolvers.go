@@ -26,8 +26,8 @@ func (r *datasetResolver) Preview(ctx context.Context, obj *store.Dataset, first
 }
 
 // Models is the resolver for the models field.
-func (r *datasetResolver) Models(ctx context.Context, obj *store.Dataset, first *int, after *string) (*model.ModelConnection, error) {
-	p, err := r.Service.ModelsOfDataset(ctx, obj.ID, page(first, after))
+func (r *datasetResolver) Models(ctx context.Context, obj *store.Dataset, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error) {
+	p, err := r.Service.ModelsOfDataset(ctx, obj.ID, modelFilter(filter), modelPage(first, after, orderBy))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (r *modelResolver) InputSchema(ctx context.Context, obj *store.Model) ([]mo
 
 // Predictions is the resolver for the predictions field.
 func (r *modelResolver) Predictions(ctx context.Context, obj *store.Model, first *int, after *string) (*model.PredictionConnection, error) {
-	p, err := r.Service.Predictions(ctx, obj.ID, page(first, after))
+	p, err := r.Service.Predictions(ctx, obj.ID, page(first, after, "", ""))
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +236,8 @@ func (r *predictionResolver) Model(ctx context.Context, obj *service.Prediction)
 }
 
 // Datasets is the resolver for the datasets field.
-func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string) (*model.DatasetConnection, error) {
-	p, err := r.Service.Datasets(ctx, page(first, after))
+func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) (*model.DatasetConnection, error) {
+	p, err := r.Service.Datasets(ctx, datasetFilter(filter), datasetPage(first, after, orderBy))
 	if err != nil {
 		return nil, err
 	}
@@ -250,8 +250,8 @@ func (r *queryResolver) Dataset(ctx context.Context, id string) (*store.Dataset,
 }
 
 // Models is the resolver for the models field.
-func (r *queryResolver) Models(ctx context.Context, first *int, after *string, datasetID *string) (*model.ModelConnection, error) {
-	p, err := r.Service.Models(ctx, datasetID, page(first, after))
+func (r *queryResolver) Models(ctx context.Context, first *int, after *string, datasetID *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error) {
+	p, err := r.Service.Models(ctx, datasetID, modelFilter(filter), modelPage(first, after, orderBy))
 	if err != nil {
 		return nil, err
 	}

@@ -132,8 +132,8 @@ func (s *Service) DatasetByID(ctx context.Context, id int64) (*store.Dataset, er
 }
 
 // Datasets lists datasets, newest first.
-func (s *Service) Datasets(ctx context.Context, p store.Page) (*store.DatasetPage, error) {
-	return s.store.ListDatasets(ctx, p)
+func (s *Service) Datasets(ctx context.Context, f store.DatasetFilter, p store.Page) (*store.DatasetPage, error) {
+	return s.store.ListDatasets(ctx, f, p)
 }
 
 // DeleteDataset deletes a dataset and its data; models trained on it stay.

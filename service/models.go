@@ -17,8 +17,7 @@ func (s *Service) Model(ctx context.Context, id string) (*store.Model, error) {
 }
 
 // Models lists models, newest first, optionally of one dataset.
-func (s *Service) Models(ctx context.Context, datasetID *string, p store.Page) (*store.ModelPage, error) {
-	var f store.ModelFilter
+func (s *Service) Models(ctx context.Context, datasetID *string, f store.ModelFilter, p store.Page) (*store.ModelPage, error) {
 	if datasetID != nil {
 		n, err := ParseID("dataset", *datasetID)
 		if err != nil {
@@ -30,8 +29,9 @@ func (s *Service) Models(ctx context.Context, datasetID *string, p store.Page) (
 }
 
 // ModelsOfDataset lists the models trained on a dataset.
-func (s *Service) ModelsOfDataset(ctx context.Context, datasetID int64, p store.Page) (*store.ModelPage, error) {
-	return s.store.ListModels(ctx, store.ModelFilter{DatasetID: &datasetID}, p)
+func (s *Service) ModelsOfDataset(ctx context.Context, datasetID int64, f store.ModelFilter, p store.Page) (*store.ModelPage, error) {
+	f.DatasetID = &datasetID
+	return s.store.ListModels(ctx, f, p)
 }
 
 // DeleteModel deletes a model with its state and predictions.

@@ -107,7 +107,7 @@ func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) 
 	if err != nil {
 		return nil, err
 	}
-	out := &store.Paged[Prediction]{TotalCount: page.TotalCount, HasNextPage: page.HasNextPage, EndCursor: page.EndCursor}
+	out := &store.Paged[Prediction]{TotalCount: page.TotalCount, HasNextPage: page.HasNextPage, EndCursor: page.EndCursor, Cursors: page.Cursors}
 	for _, rec := range page.Items {
 		p := &Prediction{ID: &rec.ID, ModelID: rec.ModelID, CreatedAt: rec.CreatedAt}
 		if err := json.Unmarshal(rec.Inputs, &p.Inputs); err != nil {

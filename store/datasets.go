@@ -125,12 +125,31 @@ func (s *Store) missingColumn(ctx context.Context, datasetID int64, position int
 }
 
 // ListDatasets returns a page of datasets, newest first.
-func (s *Store) ListDatasets(ctx context.Context, p Page) (*DatasetPage, error) {
-	page, err := listPage(ctx, s.db, p, nil, func(d *Dataset) int64 { return d.ID })
+func (s *Store) ListDatasets(ctx context.Context, f DatasetFilter, p Page) (*DatasetPage, error) {
+	page, err := listPage(ctx, s.db, p, f.apply, func(d *Dataset) int64 { return d.ID }, datasetSortKeys)
 	if err != nil {
 		return nil, fmt.Errorf("list datasets: %w", err)
 	}
 	return page, nil
+}
+
+// DatasetFilter selects datasets; zero fields select all.
+type DatasetFilter struct {
+	// NameContains selects names containing it, ignoring case.
+	NameContains string
+}
+
+func (f DatasetFilter) apply(q *gorm.DB) *gorm.DB {
+	if f.NameContains != "" {
+		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\'`, containsPattern(f.NameContains))
+	}
+	return q
+}
+
+// datasetSortKeys are the orders ListDatasets offers besides creation.
+var datasetSortKeys = map[string]sortKey[Dataset]{
+	"NAME":      {expr: "name", value: func(d *Dataset) any { return d.Name }},
+	"ROW_COUNT": {expr: "row_count", value: func(d *Dataset) any { return d.RowCount }},
 }
 
 // DeleteDataset deletes the dataset and its column data. Models trained on

@@ -18,13 +18,38 @@ import (
 type ModelFilter struct {
 	// DatasetID selects the models trained on that dataset.
 	DatasetID *int64
+	// NameContains selects names containing it, ignoring case.
+	NameContains string
+	// Algorithm, Task and Status select those values ("" selects all).
+	Algorithm, Task, Status string
 }
 
 func (f ModelFilter) apply(q *gorm.DB) *gorm.DB {
 	if f.DatasetID != nil {
 		q = q.Where("dataset_id = ?", *f.DatasetID)
 	}
+	if f.NameContains != "" {
+		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\'`, containsPattern(f.NameContains))
+	}
+	for column, value := range map[string]string{"algorithm": f.Algorithm, "task": f.Task, "status": f.Status} {
+		if value != "" {
+			q = q.Where(column+" = ?", value)
+		}
+	}
 	return q
+}
+
+// modelSortKeys are the orders ListModels offers besides creation. A model
+// that has not finished training sorts as if it took −1 ms.
+var modelSortKeys = map[string]sortKey[Model]{
+	"NAME":      {expr: "name", value: func(m *Model) any { return m.Name }},
+	"ALGORITHM": {expr: "algorithm", value: func(m *Model) any { return m.Algorithm }},
+	"TRAINING_TIME": {expr: "COALESCE(training_time_ms, -1)", value: func(m *Model) any {
+		if m.TrainingTimeMs == nil {
+			return int64(-1)
+		}
+		return *m.TrainingTimeMs
+	}},
 }
 
 // CreateModel stores a new model, TRAINING unless m.Status says otherwise.
@@ -265,7 +290,7 @@ func (s *Store) LoadModelState(ctx context.Context, id int64) (format int, data 
 
 // ListModels returns a page of the models that f selects, newest first.
 func (s *Store) ListModels(ctx context.Context, f ModelFilter, p Page) (*ModelPage, error) {
-	page, err := listPage(ctx, s.db, p, f.apply, func(m *Model) int64 { return m.ID })
+	page, err := listPage(ctx, s.db, p, f.apply, func(m *Model) int64 { return m.ID }, modelSortKeys)
 	if err != nil {
 		return nil, fmt.Errorf("list models: %w", err)
 	}

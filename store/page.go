@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -24,8 +26,26 @@ type Page struct {
 	// MaxPageSize means MaxPageSize, negative is an error.
 	First int
 	// After is the cursor of the item the page starts after; "" starts
-	// with the newest.
+	// at the beginning.
 	After string
+	// Order sorts the list; the zero Order is newest first.
+	Order Order
+}
+
+// Order sorts a list by one of its sort keys (see the list methods for
+// their names), then by id in the same direction so that the order is
+// total and cursors are exact.
+type Order struct {
+	// Key names the sort key; "" sorts by creation (id).
+	Key       string
+	Ascending bool
+}
+
+// sortKey is a list's sortable key: the SQL expression over its table
+// (never the client's text) and how to read it from a row for cursors.
+type sortKey[T any] struct {
+	expr  string
+	value func(*T) any
 }
 
 // Paged is one page of a list.
@@ -36,6 +56,8 @@ type Paged[T any] struct {
 	HasNextPage bool
 	// EndCursor is the cursor of the last item, "" if the page is empty.
 	EndCursor string
+	// Cursors holds each item's cursor, for Relay's edges.
+	Cursors []string
 }
 
 type (
@@ -44,9 +66,39 @@ type (
 	PredictionPage = Paged[Prediction]
 )
 
-// cursorPrefix versions the cursor format, so that a later ordering (say by
-// name) can put its sort key in a cursor and still recognise old ones.
-const cursorPrefix = "v1:"
+// cursorPrefix versions the cursor format: v1 holds an id (lists in id
+// order), v2 a sort key's value and an id.
+const (
+	cursorPrefix      = "v1:"
+	keyedCursorPrefix = "v2:"
+)
+
+// keyedCursor is a v2 cursor: the order it belongs to, the row's value of
+// the sort key and its id.
+type keyedCursor struct {
+	Key   string `json:"k"`
+	Asc   bool   `json:"a,omitempty"`
+	Value any    `json:"v"`
+	ID    int64  `json:"i"`
+}
+
+func encodeKeyedCursor(c keyedCursor) string {
+	raw, _ := json.Marshal(c) // strings, numbers and bools always encode
+	return base64.RawURLEncoding.EncodeToString(append([]byte(keyedCursorPrefix), raw...))
+}
+
+func decodeKeyedCursor(cursor string) (keyedCursor, error) {
+	var c keyedCursor
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return c, invalidCursor()
+	}
+	body, ok := strings.CutPrefix(string(raw), keyedCursorPrefix)
+	if !ok || json.Unmarshal([]byte(body), &c) != nil || c.ID <= 0 {
+		return c, invalidCursor()
+	}
+	return c, nil
+}
 
 // EncodeCursor returns the opaque cursor of the item with the given id.
 func EncodeCursor(id int64) string {
@@ -96,20 +148,26 @@ func (p Page) limit() (int, error) {
 var primaryKey = clause.Column{Table: clause.CurrentTable, Name: clause.PrimaryKey}
 
 // listPage returns page p of the rows of T's table that filter (nil for
-// all) selects, newest (highest id) first. idOf gives a row's id, for the
-// end cursor. The count and the page are separate reads, not a snapshot:
-// a transaction would take SQLite's write lock (_txlock=immediate).
-func listPage[T any](ctx context.Context, db *gorm.DB, p Page, filter func(*gorm.DB) *gorm.DB, idOf func(*T) int64) (*Paged[T], error) {
+// all) selects, in p.Order (newest first by default), using keyset
+// pagination: a cursor holds the last row's sort key and id, so pages never
+// skip or repeat rows when rows are added meanwhile. keys names the sort
+// keys the list offers (a client's key must be one of them); idOf gives a
+// row's id. The count and the page are separate reads, not a snapshot: a
+// transaction would take SQLite's write lock (_txlock=immediate).
+func listPage[T any](ctx context.Context, db *gorm.DB, p Page, filter func(*gorm.DB) *gorm.DB, idOf func(*T) int64, keys map[string]sortKey[T]) (*Paged[T], error) {
 	limit, err := p.limit()
 	if err != nil {
 		return nil, err
 	}
-	var afterID int64
-	if p.After != "" {
-		if afterID, err = DecodeCursor(p.After); err != nil {
-			return nil, err
+	var key *sortKey[T]
+	if p.Order.Key != "" {
+		k, ok := keys[p.Order.Key]
+		if !ok {
+			return nil, apperr.BadInputf("cannot sort by %q", p.Order.Key)
 		}
+		key = &k
 	}
+	desc := !p.Order.Ascending
 	query := func() *gorm.DB {
 		q := db.WithContext(ctx).Model(new(T))
 		if filter != nil {
@@ -118,7 +176,36 @@ func listPage[T any](ctx context.Context, db *gorm.DB, p Page, filter func(*gorm
 		return q
 	}
 
-	page := &Paged[T]{Items: []*T{}}
+	cmp := ">"
+	if desc {
+		cmp = "<"
+	}
+	// The rows after the cursor; checked before anything is read.
+	var after func(*gorm.DB) *gorm.DB
+	switch {
+	case p.After == "":
+	case key == nil && desc:
+		afterID, err := DecodeCursor(p.After)
+		if err != nil {
+			return nil, err
+		}
+		after = func(q *gorm.DB) *gorm.DB { return q.Where(clause.Lt{Column: primaryKey, Value: afterID}) }
+	case key == nil:
+		c, err := decodeKeyedCursor(p.After)
+		if err != nil || c.Key != "" || !c.Asc {
+			return nil, invalidCursor()
+		}
+		after = func(q *gorm.DB) *gorm.DB { return q.Where(clause.Gt{Column: primaryKey, Value: c.ID}) }
+	default:
+		c, err := decodeKeyedCursor(p.After)
+		if err != nil || c.Key != p.Order.Key || c.Asc != p.Order.Ascending {
+			return nil, invalidCursor() // a cursor of another order
+		}
+		cond := fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", key.expr, cmp, key.expr, cmp)
+		after = func(q *gorm.DB) *gorm.DB { return q.Where(cond, c.Value, c.Value, c.ID) }
+	}
+
+	page := &Paged[T]{Items: []*T{}, Cursors: []string{}}
 	if err := query().Count(&page.TotalCount).Error; err != nil {
 		return nil, err
 	}
@@ -126,19 +213,45 @@ func listPage[T any](ctx context.Context, db *gorm.DB, p Page, filter func(*gorm
 		return page, nil
 	}
 	q := query()
-	if afterID > 0 {
-		q = q.Where(clause.Lt{Column: primaryKey, Value: afterID})
+	if after != nil {
+		q = after(q)
 	}
+	if key != nil {
+		q = q.Order(clause.OrderByColumn{Column: clause.Column{Name: key.expr, Raw: true}, Desc: desc})
+	}
+	q = q.Order(clause.OrderByColumn{Column: primaryKey, Desc: desc})
 	// One row more than asked tells whether another page follows.
-	if err := q.Order(clause.OrderByColumn{Column: primaryKey, Desc: true}).Limit(limit + 1).Find(&page.Items).Error; err != nil {
+	if err := q.Limit(limit + 1).Find(&page.Items).Error; err != nil {
 		return nil, err
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		page.HasNextPage = true
 	}
+	page.Cursors = make([]string, len(page.Items))
+	for i, row := range page.Items {
+		page.Cursors[i] = cursorFor(row, idOf, key, p.Order)
+	}
 	if n := len(page.Items); n > 0 {
-		page.EndCursor = EncodeCursor(idOf(page.Items[n-1]))
+		page.EndCursor = page.Cursors[n-1]
 	}
 	return page, nil
+}
+
+// cursorFor is the cursor of a row in a list of the given order.
+func cursorFor[T any](row *T, idOf func(*T) int64, key *sortKey[T], o Order) string {
+	switch {
+	case key != nil:
+		return encodeKeyedCursor(keyedCursor{Key: o.Key, Asc: o.Ascending, Value: key.value(row), ID: idOf(row)})
+	case o.Ascending:
+		return encodeKeyedCursor(keyedCursor{Asc: true, ID: idOf(row)})
+	}
+	return EncodeCursor(idOf(row))
+}
+
+// containsPattern is a LIKE pattern matching text anywhere, with LIKE's
+// wildcards in text escaped (use with ESCAPE '\').
+func containsPattern(text string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(text)) + "%"
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"mlgraph/internal/apperr"
@@ -73,7 +75,7 @@ func walk[T any](t *testing.T, first int, ids []int64, list func(Page) (*Paged[T
 func TestListDatasetsPages(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
-	list := func(p Page) (*DatasetPage, error) { return s.ListDatasets(ctx, p) }
+	list := func(p Page) (*DatasetPage, error) { return s.ListDatasets(ctx, DatasetFilter{}, p) }
 	idOf := func(d *Dataset) int64 { return d.ID }
 
 	walk(t, 0, nil, list, idOf)
@@ -86,14 +88,14 @@ func TestListDatasetsPages(t *testing.T) {
 		walk(t, first, ids, list, idOf)
 	}
 	// A deleted item's cursor still works: the page goes on below it.
-	page, err := s.ListDatasets(ctx, Page{First: 2, After: EncodeCursor(ids[10])})
+	page, err := s.ListDatasets(ctx, DatasetFilter{}, Page{First: 2, After: EncodeCursor(ids[10])})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteDataset(ctx, ids[10]); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.ListDatasets(ctx, Page{First: 2, After: EncodeCursor(ids[10])})
+	again, err := s.ListDatasets(ctx, DatasetFilter{}, Page{First: 2, After: EncodeCursor(ids[10])})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestListPageSizes(t *testing.T) {
 
 	_, err := s.ListPredictions(ctx, m.ID, Page{First: -1})
 	wantCode(t, err, apperr.BadInput)
-	_, err = s.ListDatasets(ctx, Page{After: "not a cursor"})
+	_, err = s.ListDatasets(ctx, DatasetFilter{}, Page{After: "not a cursor"})
 	wantCode(t, err, apperr.BadInput)
 	_, err = s.ListModels(ctx, ModelFilter{}, Page{After: "not a cursor"})
 	wantCode(t, err, apperr.BadInput)
@@ -190,4 +192,63 @@ func TestListPredictions(t *testing.T) {
 		func(p *Prediction) int64 { return p.ID })
 	_, err = s.ListPredictions(ctx, 999, Page{})
 	wantCode(t, err, apperr.NotFound)
+}
+
+// TestOrderedPagesAndFilters walks lists sorted by a key, both ways, page
+// by page, and filters them.
+func TestOrderedPagesAndFilters(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	names := []string{"beta", "Alpha", "gamma", "alpha_2", "delta", "Beta", "epsilon"}
+	rows := []int{5, 3, 5, 1, 9, 3, 5}
+	for i, name := range names {
+		d := &Dataset{Name: name, RowCount: rows[i], Columns: []ColumnInfo{{Name: "x", Type: "NUMERIC"}}}
+		if err := s.CreateDataset(ctx, d, [][]byte{{1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walk := func(f DatasetFilter, o Order) []string {
+		t.Helper()
+		var got []string
+		after := ""
+		for pages := 0; pages < 10; pages++ {
+			page, err := s.ListDatasets(ctx, f, Page{First: 2, After: after, Order: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, d := range page.Items {
+				got = append(got, fmt.Sprintf("%s/%d", d.Name, d.RowCount))
+				if page.Cursors[i] == "" {
+					t.Fatal("empty edge cursor")
+				}
+			}
+			if !page.HasNextPage {
+				return got
+			}
+			after = page.EndCursor
+		}
+		t.Fatal("pages do not end")
+		return nil
+	}
+	check := func(got []string, want string) {
+		t.Helper()
+		if strings.Join(got, " ") != want {
+			t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+		}
+	}
+	// Ties on the key are broken by id in the same direction.
+	check(walk(DatasetFilter{}, Order{Key: "ROW_COUNT", Ascending: true}), "alpha_2/1 Alpha/3 Beta/3 beta/5 gamma/5 epsilon/5 delta/9")
+	check(walk(DatasetFilter{}, Order{Key: "ROW_COUNT"}), "delta/9 epsilon/5 gamma/5 beta/5 Beta/3 Alpha/3 alpha_2/1")
+	check(walk(DatasetFilter{}, Order{Ascending: true}), "beta/5 Alpha/3 gamma/5 alpha_2/1 delta/9 Beta/3 epsilon/5")
+	// Names containing "alph", any case; "_" is not a wildcard.
+	check(walk(DatasetFilter{NameContains: "ALPH"}, Order{Key: "NAME", Ascending: true}), "Alpha/3 alpha_2/1")
+	check(walk(DatasetFilter{NameContains: "a_"}, Order{}), "alpha_2/1")
+
+	page, _ := s.ListDatasets(ctx, DatasetFilter{}, Page{First: 2, Order: Order{Key: "NAME"}})
+	if _, err := s.ListDatasets(ctx, DatasetFilter{}, Page{After: page.EndCursor, Order: Order{Key: "ROW_COUNT"}}); apperr.CodeOf(err) != apperr.BadInput {
+		t.Errorf("a cursor of another order: %v", err)
+	}
+	if _, err := s.ListDatasets(ctx, DatasetFilter{}, Page{Order: Order{Key: "SIZE; DROP TABLE"}}); apperr.CodeOf(err) != apperr.BadInput {
+		t.Errorf("unknown sort key: %v", err)
+	}
 }

@@ -28,7 +28,7 @@ func (s *Store) CreatePrediction(ctx context.Context, p *Prediction) error {
 // first (NOT_FOUND if there is no such model).
 func (s *Store) ListPredictions(ctx context.Context, modelID int64, p Page) (*PredictionPage, error) {
 	byModel := func(q *gorm.DB) *gorm.DB { return q.Where("model_id = ?", modelID) }
-	page, err := listPage(ctx, s.db, p, byModel, func(p *Prediction) int64 { return p.ID })
+	page, err := listPage(ctx, s.db, p, byModel, func(p *Prediction) int64 { return p.ID }, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list predictions of model %d: %w", modelID, err)
 	}

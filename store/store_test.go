@@ -243,7 +243,7 @@ func TestConcurrentWrites(t *testing.T) {
 					err = s.CreatePrediction(ctx, &Prediction{ModelID: m.ID, Inputs: []byte(`{"x":1}`), Outputs: []byte(`[2]`)})
 				case 2:
 					// A read between writes keeps reader/writer overlap going.
-					_, err = s.ListDatasets(ctx, Page{First: 5})
+					_, err = s.ListDatasets(ctx, DatasetFilter{}, Page{First: 5})
 				}
 				if err != nil {
 					errs <- fmt.Errorf("writer %d, write %d: %w", w, i, err)

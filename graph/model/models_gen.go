@@ -66,6 +66,17 @@ type DatasetEdge struct {
 	Node   *store.Dataset `json:"node"`
 }
 
+type DatasetFilter struct {
+	// Names containing this text, ignoring case.
+	NameContains *string `json:"nameContains,omitempty"`
+}
+
+// A cursor belongs to one order: paging on with another order is BAD_USER_INPUT.
+type DatasetOrder struct {
+	Field     string `json:"field"`
+	Direction string `json:"direction"`
+}
+
 type InputField struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
@@ -94,6 +105,19 @@ type ModelConnection struct {
 type ModelEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *store.Model `json:"node"`
+}
+
+type ModelFilter struct {
+	// Names containing this text, ignoring case.
+	NameContains *string `json:"nameContains,omitempty"`
+	Algorithm    *string `json:"algorithm,omitempty"`
+	Task         *string `json:"task,omitempty"`
+	Status       *string `json:"status,omitempty"`
+}
+
+type ModelOrder struct {
+	Field     string `json:"field"`
+	Direction string `json:"direction"`
 }
 
 type Mutation struct {
