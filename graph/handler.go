@@ -54,7 +54,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.Ha
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errInternal
 	})
-	return limitUploads(srv, svc.MaxUploadBytes())
+	return limitUploads(withLoaders(svc, srv), svc.MaxUploadBytes())
 }
 
 // limitUploads answers a request whose declared body is over the upload

@@ -57,7 +57,7 @@ func (r *modelResolver) Dataset(ctx context.Context, obj *store.Model) (*store.D
 	if obj.DatasetID == nil {
 		return nil, nil
 	}
-	return r.Service.DatasetByID(ctx, *obj.DatasetID)
+	return loadDataset(ctx, r.Service, *obj.DatasetID)
 }
 
 // Params is the resolver for the params field.

@@ -202,3 +202,9 @@ func checkName(field, name string) (string, error) {
 	}
 	return name, nil
 }
+
+// DatasetsByIDs returns the datasets that exist among ids, by id, in one
+// query (for batched loading).
+func (s *Service) DatasetsByIDs(ctx context.Context, ids []int64) (map[int64]*store.Dataset, error) {
+	return s.store.DatasetsByIDs(ctx, ids)
+}

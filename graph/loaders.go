@@ -1,0 +1,47 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"mlgraph/service"
+	"mlgraph/store"
+)
+
+// loaders batch the lookups that a list would otherwise make once per
+// item (the N+1 problem): every Model.dataset of a response is fetched in
+// one query. They live for one request, so they cache nothing across
+// requests.
+type loaders struct {
+	datasets *dataloadgen.Loader[int64, *store.Dataset]
+}
+
+type loadersKey struct{}
+
+// withLoaders gives each request its own loaders.
+func withLoaders(svc *service.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := &loaders{
+			datasets: dataloadgen.NewMappedLoader(svc.DatasetsByIDs, dataloadgen.WithWait(time.Millisecond)),
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, l)))
+	})
+}
+
+// loadDataset returns a dataset through the request's loader (nil if it no
+// longer exists), or straight from the service outside a request.
+func loadDataset(ctx context.Context, svc *service.Service, id int64) (*store.Dataset, error) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		return svc.DatasetByID(ctx, id)
+	}
+	d, err := l.datasets.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return d, err
+}
