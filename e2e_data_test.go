@@ -174,3 +174,53 @@ func TestUploadLimit(t *testing.T) {
 		t.Errorf("upload under the limit: %+v", small.Errors)
 	}
 }
+
+// TestModelReport: a model's diagnostic plots, over GraphQL and HTTP.
+func TestModelReport(t *testing.T) {
+	srv := newServer(t)
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", true)).ID
+	diabetes := srv.createDataset("diabetes", datasetCSV(t, "diabetes", true)).ID
+	split := map[string]any{"method": "CUSTOM", "column": "split"}
+	clf := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "MLP", "split": split, "params": map[string]any{"hiddenLayerSizes": "8", "maxIter": 50}})
+	reg := srv.train(map[string]any{"datasetId": diabetes, "target": "target", "algorithm": "RIDGE", "split": split})
+	km := srv.train(map[string]any{"datasetId": iris, "algorithm": "KMEANS", "features": []string{"petal_length_cm"}, "params": map[string]any{"k": 2}, "split": split})
+	report := func(id string) *string {
+		var out struct{ Model struct{ Report *string } }
+		srv.mustDo(`query($id: ID!) { model(id: $id) { report } }`, map[string]any{"id": id}, &out)
+		return out.Model.Report
+	}
+	r := report(clf.ID)
+	for _, want := range []string{"<svg", "Confusion matrix", "virginica", "AUC", "Training loss"} {
+		if r == nil || !strings.Contains(*r, want) {
+			t.Errorf("classifier report lacks %q", want)
+		}
+	}
+	r = report(reg.ID)
+	for _, want := range []string{"<svg", "Predicted vs actual", "Residuals"} {
+		if r == nil || !strings.Contains(*r, want) {
+			t.Errorf("regression report lacks %q", want)
+		}
+	}
+	if r := report(km.ID); r != nil {
+		t.Errorf("k-means report: %.100s", *r)
+	}
+	resp, err := http.Get(srv.http.URL + "/models/" + reg.ID + "/report.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(body, []byte("<svg")) {
+		t.Errorf("GET report.svg: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, path := range []string{"/models/999/report.svg", "/models/" + km.ID + "/report.svg"} {
+		resp, err := http.Get(srv.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mlgraph/graph"
+	"mlgraph/internal/apperr"
 	"mlgraph/internal/httpx"
 	"mlgraph/internal/telemetry"
 	"mlgraph/service"
@@ -290,6 +291,19 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(svc, log, opMetrics))
 	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
+	mux.HandleFunc("GET /models/{id}/report.svg", func(w http.ResponseWriter, r *http.Request) {
+		svg, err := svc.ReportSVG(r.Context(), r.PathValue("id"))
+		switch {
+		case apperr.CodeOf(err) == apperr.NotFound || (err == nil && svg == nil):
+			http.Error(w, "no report for this model", http.StatusNotFound)
+		case err != nil:
+			log.ErrorContext(r.Context(), "render report", "model", r.PathValue("id"), "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		default:
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Write(svg)
+		}
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -201,6 +201,7 @@ type ComplexityRoot struct {
 		PredictionMicrosPerRow func(childComplexity int) int
 		Predictions            func(childComplexity int, first *int, after *string) int
 		Progress               func(childComplexity int) int
+		Report                 func(childComplexity int) int
 		Split                  func(childComplexity int) int
 		Status                 func(childComplexity int) int
 		Target                 func(childComplexity int) int
@@ -362,6 +363,7 @@ type ModelResolver interface {
 	Intercepts(ctx context.Context, obj *store.Model, scale *string) ([]model.Intercept, error)
 	InputSchema(ctx context.Context, obj *store.Model) ([]model.InputField, error)
 
+	Report(ctx context.Context, obj *store.Model) (*string, error)
 	Predictions(ctx context.Context, obj *store.Model, first *int, after *string) (*model.PredictionConnection, error)
 }
 type MutationResolver interface {
@@ -1067,6 +1069,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Progress(childComplexity), true
+	case "Model.report":
+		if e.ComplexityRoot.Model.Report == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Report(childComplexity), true
 	case "Model.split":
 		if e.ComplexityRoot.Model.Split == nil {
 			break
@@ -2221,6 +2229,13 @@ type Model {
   trainingTimeMs: Int
   "Time to predict the test rows, per row, in microseconds."
   predictionMicrosPerRow: Float
+  """
+  Diagnostic plots as one SVG document: predicted vs actual and residuals
+  (regression), confusion matrix and ROC curves (classification), learning
+  curves (iterative trainers). Null when there is nothing to plot. Also at
+  GET /models/{id}/report.svg.
+  """
+  report: String
   "Saved predictions, newest first."
   predictions(first: Int, after: String): PredictionConnection!
 }
@@ -2751,6 +2766,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_trainingTimeMs(ctx, field)
 	case "predictionMicrosPerRow":
 		return ec.fieldContext_Model_predictionMicrosPerRow(ctx, field)
+	case "report":
+		return ec.fieldContext_Model_report(ctx, field)
 	case "predictions":
 		return ec.fieldContext_Model_predictions(ctx, field)
 	}
@@ -6361,6 +6378,29 @@ func (ec *executionContext) _Model_predictionMicrosPerRow(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_Model_predictionMicrosPerRow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Model_report(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Report(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Model", field, true, true, "String")
 }
 
 func (ec *executionContext) _Model_predictions(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
@@ -11517,6 +11557,12 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "report":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_report(ctx, field, obj)
+				})
 		case "predictions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

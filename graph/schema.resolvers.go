@@ -152,6 +152,16 @@ func (r *modelResolver) InputSchema(ctx context.Context, obj *store.Model) ([]mo
 	return inputSchema(fitted), nil
 }
 
+// Report is the resolver for the report field.
+func (r *modelResolver) Report(ctx context.Context, obj *store.Model) (*string, error) {
+	svg, err := r.Service.ReportSVG(ctx, service.FormatID(obj.ID))
+	if svg == nil || err != nil {
+		return nil, err
+	}
+	text := string(svg)
+	return &text, nil
+}
+
 // Predictions is the resolver for the predictions field.
 func (r *modelResolver) Predictions(ctx context.Context, obj *store.Model, first *int, after *string) (*model.PredictionConnection, error) {
 	p, err := r.Service.Predictions(ctx, obj.ID, page(first, after, "", ""))

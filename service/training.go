@@ -128,7 +128,8 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 	elapsed := time.Since(start)
 	stage(stageEvaluating, fitEnd)
 	start = time.Now()
-	if _, err := fitted.Predict(plan.testX); err != nil {
+	testOut, err := fitted.Predict(plan.testX)
+	if err != nil {
 		return nil, fmt.Errorf("predict test rows: %w", err)
 	}
 	perRow := float64(time.Since(start).Nanoseconds()) / 1e3 / float64(max(plan.split.TestRows, 1))
@@ -159,6 +160,9 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 		if rec.FeatureImportance, err = json.Marshal(importance); err != nil {
 			return nil, fmt.Errorf("encode feature importance: %w", err)
 		}
+	}
+	if rec.Report, err = encodeReport(reportData(fitted, rec.Name, testOut, plan.testY, testMetrics)); err != nil {
+		return nil, err
 	}
 	if plan.tuning != nil {
 		if rec.Tuning, err = json.Marshal(plan.tuning); err != nil {

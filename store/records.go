@@ -90,6 +90,9 @@ type Model struct {
 	// PredictionMicrosPerRow is the time the model took to predict its
 	// test rows, per row.
 	PredictionMicrosPerRow *float64
+	// Report holds what the model's report plots (test predictions, ROC
+	// curves, learning curves), as JSON.
+	Report json.RawMessage `gorm:"serializer:json"`
 	// Request is what a queued model needs to train (the service's JSON),
 	// kept so that a restart can resume it.
 	Request json.RawMessage `gorm:"serializer:json"`
