@@ -224,3 +224,72 @@ func TestModelReport(t *testing.T) {
 		}
 	}
 }
+
+// TestContributions explains predictions of a linear and a tree model.
+func TestContributions(t *testing.T) {
+	srv := newServer(t)
+	var b strings.Builder
+	b.WriteString("a,b,colour,y\n")
+	for i := 0; i < 200; i++ {
+		a, bb := float64(i%20), float64((i*7)%13)
+		colour := []string{"red", "blue"}[i%2]
+		y := 3*a - 2*bb
+		if colour == "red" {
+			y += 5
+		}
+		fmt.Fprintf(&b, "%g,%g,%s,%g\n", a, bb, colour, y)
+	}
+	ds := srv.createDataset("additive", b.String()).ID
+	const q = `mutation($input: PredictInput!) { predict(input: $input) { outputs { value label }
+	  contributions(topK: 2) { row class baseline prediction method contributions { feature value contribution } } } }`
+	type explained struct {
+		Predict struct {
+			Outputs []struct {
+				Value *float64
+				Label *string
+			}
+			Contributions []struct {
+				Row                  int
+				Class                *string
+				Baseline, Prediction float64
+				Method               string
+				Contributions        []struct {
+					Feature      string
+					Value        any
+					Contribution float64
+				}
+			}
+		}
+	}
+	for _, tc := range []struct{ algorithm, method string }{{"LINEAR_REGRESSION", "EXACT_LINEAR"}, {"DECISION_TREE", "TREE_SHAP"}, {"KNN", "SAMPLING_SHAP"}} {
+		m := srv.train(map[string]any{"datasetId": ds, "target": "y", "algorithm": tc.algorithm, "split": map[string]any{"method": "NONE"}})
+		var out explained
+		srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": m.ID, "save": false,
+			"records": []any{map[string]any{"a": 19, "b": 0, "colour": "red"}, map[string]any{"a": 0, "b": 12, "colour": "blue"}}}}, &out)
+		if len(out.Predict.Contributions) != 2 {
+			t.Fatalf("%s: %+v", tc.algorithm, out.Predict)
+		}
+		for i, e := range out.Predict.Contributions {
+			if e.Method != tc.method || e.Row != i || len(e.Contributions) != 2 || math.Abs(e.Prediction-*out.Predict.Outputs[i].Value) > 1e-9 {
+				t.Errorf("%s row %d: %+v", tc.algorithm, i, e)
+			}
+			// a (range ±30 around its mean) matters most, then b (±12).
+			if e.Contributions[0].Feature != "a" || e.Contributions[1].Feature != "b" {
+				t.Errorf("%s row %d: top features %+v", tc.algorithm, i, e.Contributions)
+			}
+		}
+		if first := out.Predict.Contributions[0]; first.Contributions[0].Value != 19.0 || first.Contributions[0].Contribution <= 0 {
+			t.Errorf("%s: a=19 should push the prediction up: %+v", tc.algorithm, first.Contributions[0])
+		}
+	}
+	iris := srv.createDataset("iris", datasetCSV(t, "iris", false)).ID
+	clf := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION"})
+	var out explained
+	srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": clf.ID, "save": false, "rows": [][]float64{{6.3, 3.3, 6.0, 2.5}}}}, &out)
+	e := out.Predict.Contributions[0]
+	if e.Class == nil || *e.Class != *out.Predict.Outputs[0].Label || e.Prediction <= e.Baseline || !strings.HasPrefix(e.Contributions[0].Feature, "petal") {
+		t.Errorf("classifier explanation %+v", e)
+	}
+	srv.mustFail(`mutation($id: ID!) { predict(input: {modelId: $id, rows: [[1, 1, 1, 1]], save: false}) { contributions(topK: -1) { row } } }`,
+		map[string]any{"id": clf.ID}, "BAD_USER_INPUT", "topK")
+}

@@ -127,6 +127,21 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Explanation struct {
+		Baseline      func(childComplexity int) int
+		Class         func(childComplexity int) int
+		Contributions func(childComplexity int) int
+		Method        func(childComplexity int) int
+		Prediction    func(childComplexity int) int
+		Row           func(childComplexity int) int
+	}
+
+	FeatureContribution struct {
+		Contribution func(childComplexity int) int
+		Feature      func(childComplexity int) int
+		Value        func(childComplexity int) int
+	}
+
 	FeatureImportance struct {
 		Feature    func(childComplexity int) int
 		Importance func(childComplexity int) int
@@ -252,11 +267,12 @@ type ComplexityRoot struct {
 	}
 
 	Prediction struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Inputs    func(childComplexity int) int
-		Model     func(childComplexity int) int
-		Outputs   func(childComplexity int) int
+		Contributions func(childComplexity int, topK *int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Inputs        func(childComplexity int) int
+		Model         func(childComplexity int) int
+		Outputs       func(childComplexity int) int
 	}
 
 	PredictionConnection struct {
@@ -380,6 +396,8 @@ type MutationResolver interface {
 }
 type PredictionResolver interface {
 	Model(ctx context.Context, obj *service.Prediction) (*store.Model, error)
+
+	Contributions(ctx context.Context, obj *service.Prediction, topK *int) ([]service.Explanation, error)
 }
 type QueryResolver interface {
 	Datasets(ctx context.Context, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) (*model.DatasetConnection, error)
@@ -712,6 +730,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
+
+	case "Explanation.baseline":
+		if e.ComplexityRoot.Explanation.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Baseline(childComplexity), true
+	case "Explanation.class":
+		if e.ComplexityRoot.Explanation.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Class(childComplexity), true
+	case "Explanation.contributions":
+		if e.ComplexityRoot.Explanation.Contributions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Contributions(childComplexity), true
+	case "Explanation.method":
+		if e.ComplexityRoot.Explanation.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Method(childComplexity), true
+	case "Explanation.prediction":
+		if e.ComplexityRoot.Explanation.Prediction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Prediction(childComplexity), true
+	case "Explanation.row":
+		if e.ComplexityRoot.Explanation.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Row(childComplexity), true
+
+	case "FeatureContribution.contribution":
+		if e.ComplexityRoot.FeatureContribution.Contribution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureContribution.Contribution(childComplexity), true
+	case "FeatureContribution.feature":
+		if e.ComplexityRoot.FeatureContribution.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureContribution.Feature(childComplexity), true
+	case "FeatureContribution.value":
+		if e.ComplexityRoot.FeatureContribution.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureContribution.Value(childComplexity), true
 
 	case "FeatureImportance.feature":
 		if e.ComplexityRoot.FeatureImportance.Feature == nil {
@@ -1323,6 +1397,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ParamInfo.Type(childComplexity), true
 
+	case "Prediction.contributions":
+		if e.ComplexityRoot.Prediction.Contributions == nil {
+			break
+		}
+
+		args, err := ec.field_Prediction_contributions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Prediction.Contributions(childComplexity, args["topK"].(*int)), true
 	case "Prediction.createdAt":
 		if e.ComplexityRoot.Prediction.CreatedAt == nil {
 			break
@@ -2412,6 +2497,35 @@ type Prediction {
   inputs: [JSON!]!
   outputs: [PredictionOutput!]!
   createdAt: Time!
+  """
+  Why each row got its prediction: per-feature contributions, computed only
+  when asked for, largest first (topK of them; 0 for all). Exact for linear
+  regression (weight × distance from the training mean) and for tree models
+  (TreeSHAP); Shapley values estimated by permutation sampling otherwise.
+  Baseline + Σ contribution = prediction (for classification, the predicted
+  class's probability).
+  """
+  contributions(topK: Int = 10): [Explanation!]!
+}
+
+type Explanation {
+  "Index into outputs."
+  row: Int!
+  "The class explained: the predicted one (classification)."
+  class: String
+  "The model's mean prediction over a sample of its training rows."
+  baseline: Float!
+  prediction: Float!
+  "EXACT_LINEAR, TREE_SHAP or SAMPLING_SHAP."
+  method: String!
+  contributions: [FeatureContribution!]!
+}
+
+type FeatureContribution {
+  feature: String!
+  "The row's value: a number, a string, or null when missing."
+  value: JSON
+  contribution: Float!
 }
 
 type PredictionOutput {
@@ -2602,6 +2716,36 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 		return ec.fieldContext_DatasetEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Explanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_Explanation_row(ctx, field)
+	case "class":
+		return ec.fieldContext_Explanation_class(ctx, field)
+	case "baseline":
+		return ec.fieldContext_Explanation_baseline(ctx, field)
+	case "prediction":
+		return ec.fieldContext_Explanation_prediction(ctx, field)
+	case "method":
+		return ec.fieldContext_Explanation_method(ctx, field)
+	case "contributions":
+		return ec.fieldContext_Explanation_contributions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Explanation", field.Name)
+}
+
+func (ec *executionContext) childFields_FeatureContribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_FeatureContribution_feature(ctx, field)
+	case "value":
+		return ec.fieldContext_FeatureContribution_value(ctx, field)
+	case "contribution":
+		return ec.fieldContext_FeatureContribution_contribution(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeatureContribution", field.Name)
 }
 
 func (ec *executionContext) childFields_FeatureImportance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2838,6 +2982,8 @@ func (ec *executionContext) childFields_Prediction(ctx context.Context, field gr
 		return ec.fieldContext_Prediction_outputs(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Prediction_createdAt(ctx, field)
+	case "contributions":
+		return ec.fieldContext_Prediction_contributions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Prediction", field.Name)
 }
@@ -3377,6 +3523,20 @@ func (ec *executionContext) field_Mutation_uploadDataset_args(ctx context.Contex
 		return nil, err
 	}
 	args["file"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Prediction_contributions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "topK",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["topK"] = arg0
 	return args, nil
 }
 
@@ -4772,6 +4932,222 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_row(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_row(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Row, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Explanation_class(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Explanation_baseline(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Explanation_prediction(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_prediction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prediction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_prediction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Explanation_method(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Explanation_contributions(ctx context.Context, field graphql.CollectedField, obj *service.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_contributions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contributions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Contribution) graphql.Marshaler {
+			return ec.marshalNFeatureContribution2ᚕmlgraphᚋserviceᚐContributionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_contributions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeatureContribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FeatureContribution_feature(ctx context.Context, field graphql.CollectedField, obj *service.Contribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureContribution_feature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Feature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureContribution_feature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeatureContribution_value(ctx context.Context, field graphql.CollectedField, obj *service.Contribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureContribution_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureContribution_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _FeatureContribution_contribution(ctx context.Context, field graphql.CollectedField, obj *service.Contribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureContribution_contribution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contribution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureContribution_contribution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FeatureImportance_feature(ctx context.Context, field graphql.CollectedField, obj *ml.FeatureImportance) (ret graphql.Marshaler) {
@@ -7367,6 +7743,50 @@ func (ec *executionContext) _Prediction_createdAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Prediction_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Prediction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Prediction_contributions(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_contributions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Prediction().Contributions(ctx, obj, fc.Args["topK"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Explanation) graphql.Marshaler {
+			return ec.marshalNExplanation2ᚕmlgraphᚋserviceᚐExplanationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_contributions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Prediction",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Explanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Prediction_contributions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PredictionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PredictionConnection) (ret graphql.Marshaler) {
@@ -11053,6 +11473,107 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var explanationImplementors = []string{"Explanation"}
+
+func (ec *executionContext) _Explanation(ctx context.Context, sel ast.SelectionSet, obj *service.Explanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, explanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Explanation")
+		case "row":
+			out.Values[i] = ec._Explanation_row(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "class":
+			out.Values[i] = ec._Explanation_class(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "baseline":
+			out.Values[i] = ec._Explanation_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prediction":
+			out.Values[i] = ec._Explanation_prediction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._Explanation_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contributions":
+			out.Values[i] = ec._Explanation_contributions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var featureContributionImplementors = []string{"FeatureContribution"}
+
+func (ec *executionContext) _FeatureContribution(ctx context.Context, sel ast.SelectionSet, obj *service.Contribution) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, featureContributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FeatureContribution")
+		case "feature":
+			out.Values[i] = ec._FeatureContribution_feature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._FeatureContribution_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contribution":
+			out.Values[i] = ec._FeatureContribution_contribution(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var featureImportanceImplementors = []string{"FeatureImportance"}
 
 func (ec *executionContext) _FeatureImportance(ctx context.Context, sel ast.SelectionSet, obj *ml.FeatureImportance) graphql.Marshaler {
@@ -11911,6 +12432,12 @@ func (ec *executionContext) _Prediction(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "contributions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Prediction_contributions(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12956,6 +13483,46 @@ func (ec *executionContext) marshalNDatasetOrderField2string(ctx context.Context
 		graphql.AddInvalidNullFromMarshaler(ctx, "DatasetOrderField!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNExplanation2mlgraphᚋserviceᚐExplanation(ctx context.Context, sel ast.SelectionSet, v service.Explanation) graphql.Marshaler {
+	return ec._Explanation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNExplanation2ᚕmlgraphᚋserviceᚐExplanationᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Explanation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExplanation2mlgraphᚋserviceᚐExplanation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFeatureContribution2mlgraphᚋserviceᚐContribution(ctx context.Context, sel ast.SelectionSet, v service.Contribution) graphql.Marshaler {
+	return ec._FeatureContribution(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFeatureContribution2ᚕmlgraphᚋserviceᚐContributionᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Contribution) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFeatureContribution2mlgraphᚋserviceᚐContribution(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImportance(ctx context.Context, sel ast.SelectionSet, v ml.FeatureImportance) graphql.Marshaler {

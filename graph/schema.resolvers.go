@@ -245,6 +245,11 @@ func (r *predictionResolver) Model(ctx context.Context, obj *service.Prediction)
 	return r.Service.ModelByID(ctx, obj.ModelID)
 }
 
+// Contributions is the resolver for the contributions field.
+func (r *predictionResolver) Contributions(ctx context.Context, obj *service.Prediction, topK *int) ([]service.Explanation, error) {
+	return r.Service.Explain(ctx, obj, deref(topK))
+}
+
 // Datasets is the resolver for the datasets field.
 func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) (*model.DatasetConnection, error) {
 	p, err := r.Service.Datasets(ctx, datasetFilter(filter), datasetPage(first, after, orderBy))

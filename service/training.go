@@ -161,6 +161,11 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 			return nil, fmt.Errorf("encode feature importance: %w", err)
 		}
 	}
+	if fitted.Task != ml.Clustering {
+		if rec.Background, err = backgroundSample(plan.trainX); err != nil {
+			return nil, err
+		}
+	}
 	if rec.Report, err = encodeReport(reportData(fitted, rec.Name, testOut, plan.testY, testMetrics)); err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 var completedColumns = []string{
 	"status", "error", "features", "classes", "params", "split",
 	"metrics", "training_metrics", "feature_importance", "cross_validation", "tuning",
-	"trained_at", "training_time_ms", "prediction_micros_per_row", "report",
+	"trained_at", "training_time_ms", "prediction_micros_per_row", "report", "background",
 }
 
 // CompleteModel records the outcome of m's training in one transaction: m's

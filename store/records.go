@@ -93,6 +93,9 @@ type Model struct {
 	// Report holds what the model's report plots (test predictions, ROC
 	// curves, learning curves), as JSON.
 	Report json.RawMessage `gorm:"serializer:json"`
+	// Background is a sample of training rows (JSON records of feature to
+	// value) that explanations of predictions compare against.
+	Background json.RawMessage `gorm:"serializer:json"`
 	// Request is what a queued model needs to train (the service's JSON),
 	// kept so that a restart can resume it.
 	Request json.RawMessage `gorm:"serializer:json"`
