@@ -39,7 +39,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.Ha
 	srv.AddTransport(transport.POST{})
 	// Dataset uploads (GraphQL multipart request spec): files larger than
 	// MaxMemory go to a temporary file, which uploadDataset streams.
-	srv.AddTransport(transport.MultipartForm{MaxUploadSize: svc.MaxUploadBytes(), MaxMemory: 32 << 20})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: svc.MaxUploadBytes(), MaxMemory: 4 << 20})
 	// Subscriptions (trainingProgress) over websocket; the
 	// graphql-transport-ws protocol is chosen by the client's subprotocol.
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})

@@ -54,9 +54,8 @@ const (
 // saveDataset stores parsed columns with their summaries and a preview.
 func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Column) (*store.Dataset, error) {
 	d := &store.Dataset{Name: name, RowCount: cols[0].Len()}
-	blobs := make([][]byte, len(cols))
 	var err error
-	for i, c := range cols {
+	for _, c := range cols {
 		sum := c.Summary(topCategories)
 		info := store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: sum.Missing, Distinct: sum.Distinct,
 			Mean: sum.Mean, Std: sum.Std, Min: sum.Min, Max: sum.Max}
@@ -64,14 +63,20 @@ func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Colum
 			info.TopCategories = append(info.TopCategories, store.CategoryCount{Value: tc.Value, Count: tc.Count})
 		}
 		d.Columns = append(d.Columns, info)
-		if blobs[i], err = c.MarshalBinary(); err != nil {
-			return nil, fmt.Errorf("encode column %q: %w", c.Name, err)
-		}
 	}
 	if d.Preview, err = previewRows(cols, MaxPreviewRows); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateDataset(ctx, d, blobs); err != nil {
+	// Each column is encoded as it is stored, so its bytes and the parsed
+	// column are not all in memory at once.
+	encode := func(i int) ([]byte, error) {
+		b, err := cols[i].MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("encode column %q: %w", cols[i].Name, err)
+		}
+		return b, nil
+	}
+	if err := s.store.CreateDatasetFrom(ctx, d, encode); err != nil {
 		return nil, fmt.Errorf("create dataset %q: %w", name, err)
 	}
 	return d, nil

@@ -19,6 +19,13 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 	if len(columnData) != len(d.Columns) {
 		return fmt.Errorf("create dataset %q: %d columns described but %d given", d.Name, len(d.Columns), len(columnData))
 	}
+	return s.CreateDatasetFrom(ctx, d, func(position int) ([]byte, error) { return columnData[position], nil })
+}
+
+// CreateDatasetFrom is CreateDataset with each column's bytes made on
+// demand by columnData, one column at a time, so that a large dataset is
+// never held twice (as columns and as bytes) while it is stored.
+func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData func(position int) ([]byte, error)) error {
 	// On failure the rolled-back insert must not leave an id behind.
 	id, createdAt := d.ID, d.CreatedAt
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -27,7 +34,11 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 		}
 		// One INSERT per column: a multi-row INSERT would bind every blob
 		// of the dataset at once.
-		for position, data := range columnData {
+		for position := range d.Columns {
+			data, err := columnData(position)
+			if err != nil {
+				return fmt.Errorf("column %d: %w", position, err)
+			}
 			if data == nil {
 				data = []byte{} // not NULL: an empty column is still a column
 			}
