@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"mlgraph/internal/telemetry"
 	"mlgraph/internal/testdb"
@@ -355,5 +358,109 @@ func TestCompression(t *testing.T) {
 	}
 	if resp, raw := srv.request("GET", "/healthz", "", gzipped); resp.Header.Get("Content-Encoding") != "" || string(raw) != "ok\n" {
 		t.Errorf("tiny /healthz body: encoding %q, body %q", resp.Header.Get("Content-Encoding"), raw)
+	}
+}
+
+// TestServiceMetrics: the service reports trainings and model-cache use
+// to the app's registry.
+func TestServiceMetrics(t *testing.T) {
+	srv := startOperatedServer(t)
+	_, out := srv.graphql(`{"query":"mutation { createDataset(input: {name: \"lines\", csv: \"x,y\\n1,2\\n2,4\\n3,6.1\\n4,8\\n5,9.9\\n6,12\\n\"}) { id } }"}`, nil)
+	var ds struct{ CreateDataset struct{ ID string } }
+	if err := json.Unmarshal(out.Data, &ds); err != nil || len(out.Errors) > 0 {
+		t.Fatalf("createDataset: %s %+v", out.Data, out.Errors)
+	}
+	_, out = srv.graphql(`{"query":"mutation { trainModel(input: {datasetId: \"`+ds.CreateDataset.ID+`\", target: \"y\", algorithm: LINEAR_REGRESSION, split: {method: NONE}}, wait: true) { id status } }"}`, nil)
+	var m struct{ TrainModel struct{ ID, Status string } }
+	if err := json.Unmarshal(out.Data, &m); err != nil || len(out.Errors) > 0 || m.TrainModel.Status != "READY" {
+		t.Fatalf("trainModel: %s %+v", out.Data, out.Errors)
+	}
+	for i := 0; i < 2; i++ {
+		if _, out := srv.graphql(`{"query":"mutation { predict(input: {modelId: \"`+m.TrainModel.ID+`\", rows: [[7]]}) { id } }"}`, nil); len(out.Errors) > 0 {
+			t.Fatalf("predict: %+v", out.Errors)
+		}
+	}
+	_, raw := srv.request("GET", "/metrics", "", nil)
+	text := string(raw)
+	for _, want := range []string{
+		`mlgraph_training_started_total{algorithm="LINEAR_REGRESSION"} 1`,
+		`mlgraph_training_duration_seconds_count{algorithm="LINEAR_REGRESSION",status="READY"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// Two predictions look the model up twice, in the cache or not.
+	if lookups := metricValue(text, "mlgraph_model_cache_hits_total") + metricValue(text, "mlgraph_model_cache_misses_total"); lookups < 2 {
+		t.Errorf("model cache lookups = %v, want at least 2", lookups)
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", text)
+	}
+}
+
+// metricValue is the value of an unlabelled series in the text format.
+func metricValue(text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// TestWebsocketOrigins: the websocket upgrade (subscriptions) accepts the
+// page origins CORS allows, and same-origin pages, through every
+// middleware.
+func TestWebsocketOrigins(t *testing.T) {
+	dial := func(srv *operatedServer, origin string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h := http.Header{"Origin": {origin}, "Accept-Encoding": {"gzip"}, "X-Request-Id": {"ws-1"}}
+		conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.http.URL, "http")+"/query",
+			&websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			if resp != nil && resp.StatusCode != http.StatusForbidden {
+				t.Errorf("origin %s refused with status %d, want 403", origin, resp.StatusCode)
+			}
+			return err
+		}
+		defer conn.CloseNow()
+		if got := resp.Header.Get("X-Request-ID"); got != "ws-1" {
+			t.Errorf("upgrade response X-Request-ID = %q", got)
+		}
+		// The graphql-transport-ws handshake works over the hijacked
+		// connection.
+		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`)); err != nil {
+			return err
+		}
+		_, msg, err := conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(msg), "connection_ack") {
+			t.Errorf("origin %s: got %s, want connection_ack", origin, msg)
+		}
+		return conn.Close(websocket.StatusNormalClosure, "")
+	}
+
+	srv := startOperatedServer(t, withCORSOrigins([]string{"https://app.example.com"}))
+	if err := dial(srv, "https://app.example.com"); err != nil {
+		t.Errorf("allowed origin: %v", err)
+	}
+	if err := dial(srv, "https://evil.example.com"); err == nil {
+		t.Error("a websocket from a denied origin was accepted")
+	}
+	plain := startOperatedServer(t)
+	if err := dial(plain, plain.http.URL); err != nil {
+		t.Errorf("same origin without -cors-origins: %v", err)
+	}
+	if err := dial(plain, "https://app.example.com"); err == nil {
+		t.Error("without -cors-origins, a cross-origin websocket was accepted")
+	}
+	_, raw := srv.request("GET", "/metrics", "", nil)
+	if !strings.Contains(string(raw), `mlgraph_http_requests_total{code="101",method="GET",route="/query"} 1`) {
+		t.Errorf("the upgrade is not counted as a 101")
 	}
 }

@@ -289,7 +289,8 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, MaxUploadBytes: o.maxUpload})
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(svc, log, opMetrics))
+	mux.Handle("/query", graph.NewHandler(svc, log, graph.WithExtension(opMetrics),
+		graph.WithWebsocketOrigins(httpx.WebsocketOriginPatterns(o.corsOrigins))))
 	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
 	mux.HandleFunc("GET /models/{id}/report.svg", func(w http.ResponseWriter, r *http.Request) {
 		svg, err := svc.ReportSVG(r.Context(), r.PathValue("id"))

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -26,11 +27,35 @@ import (
 // codeInternal is sent for every error that is not the client's to see.
 const codeInternal = "INTERNAL_SERVER_ERROR"
 
+// HandlerOption configures NewHandler.
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct {
+	extensions       []graphql.HandlerExtension
+	websocketOrigins []string
+}
+
+// WithExtension adds a gqlgen extension (such as OperationMetrics), used
+// after the built-in ones.
+func WithExtension(e graphql.HandlerExtension) HandlerOption {
+	return func(o *handlerOptions) { o.extensions = append(o.extensions, e) }
+}
+
+// WithWebsocketOrigins accepts websocket upgrades from pages on other
+// origins matching these coder/websocket OriginPatterns (see
+// httpx.WebsocketOriginPatterns); without it, same-origin pages only.
+func WithWebsocketOrigins(patterns []string) HandlerOption {
+	return func(o *handlerOptions) { o.websocketOrigins = patterns }
+}
+
 // NewHandler returns the GraphQL HTTP handler: POST and GET transports, a
 // parsed-query cache, automatic persisted queries, introspection, and an
-// error presenter that shows clients only what is theirs to see. Extra
-// extensions (such as OperationMetrics) are used after the built-in ones.
-func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.HandlerExtension) http.Handler {
+// error presenter that shows clients only what is theirs to see.
+func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) http.Handler {
+	var o handlerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// Log lines made with a request's context carry its request id.
 	log = telemetry.WithRequestIDs(log)
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Service: svc}}))
@@ -42,11 +67,18 @@ func NewHandler(svc *service.Service, log *slog.Logger, extensions ...graphql.Ha
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: svc.MaxUploadBytes(), MaxMemory: 4 << 20})
 	// Subscriptions (trainingProgress) over websocket; the
 	// graphql-transport-ws protocol is chosen by the client's subprotocol.
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		// Browsers do not apply CORS to websockets: the upgrade checks
+		// Origin itself (same origin, or one of the patterns).
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.websocketOrigins},
+		},
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	for _, e := range extensions {
+	for _, e := range o.extensions {
 		srv.Use(e)
 	}
 	srv.SetErrorPresenter(errorPresenter(log))

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,9 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"mlgraph/internal/httpx"
 	"mlgraph/service"
@@ -56,7 +61,7 @@ func TestOperationMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(NewHandler(service.New(st, service.Options{Logger: log}), log, m))
+	srv := httptest.NewServer(NewHandler(service.New(st, service.Options{Logger: log}), log, WithExtension(m)))
 	defer srv.Close()
 
 	for _, tc := range []struct{ body, want string }{
@@ -148,5 +153,50 @@ func TestInternalErrorsCarryTheRequestID(t *testing.T) {
 		if !strings.Contains(logged.String(), `"request_id":"`+want+`"`) {
 			t.Errorf("%s: log lacks the request id: %s", name, logged.String())
 		}
+	}
+}
+
+// TestSubscriptionCountedOnce: a subscription is one operation, with the
+// outcome of its first event, observed when its stream ends.
+func TestSubscriptionCountedOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewOperationMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := &graphql.OperationContext{
+		OperationName: "Progress",
+		Operation:     &ast.OperationDefinition{Operation: ast.Subscription, Name: "Progress"},
+		Stats:         graphql.Stats{OperationStart: time.Now()},
+	}
+	ctx := graphql.WithOperationContext(context.Background(), oc)
+	events := []*graphql.Response{{Data: []byte(`{}`)}, {Errors: gqlerror.List{{Message: "x", Extensions: map[string]any{"code": "NOT_FOUND"}}}}, nil}
+	responses := m.InterceptOperation(ctx, func(ctx context.Context) graphql.ResponseHandler {
+		return func(ctx context.Context) *graphql.Response {
+			// Responses of a dispatched operation are not counted again.
+			return m.InterceptResponse(ctx, func(context.Context) *graphql.Response {
+				e := events[0]
+				events = events[1:]
+				return e
+			})
+		}
+	})
+	count := func() string {
+		scrape := httptest.NewRecorder()
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(scrape, httptest.NewRequest("GET", "/metrics", nil))
+		return scrape.Body.String()
+	}
+	responses(ctx)
+	responses(ctx)
+	if strings.Contains(count(), "mlgraph_graphql_operations_total") {
+		t.Error("a subscription was counted before its stream ended")
+	}
+	if responses(ctx) != nil {
+		t.Fatal("want the end of the stream")
+	}
+	text := count()
+	if !strings.Contains(text, `mlgraph_graphql_operations_total{operation="Progress",outcome="ok",type="subscription"} 1`) ||
+		strings.Count(text, "mlgraph_graphql_operations_total{") != 1 {
+		t.Errorf("after the stream:\n%s", text)
 	}
 }

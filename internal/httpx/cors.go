@@ -33,6 +33,9 @@ func checkOrigin(o string) error {
 	if strings.Count(o, "*") > 1 {
 		return fmt.Errorf("origin %q: at most one * wildcard", o)
 	}
+	if strings.ContainsAny(o, "?#\\ \t") {
+		return fmt.Errorf("origin %q: want scheme://host[:port] (http or https, no path), or *", o)
+	}
 	// Parse with the wildcard replaced: url.Parse rejects "*" in a host.
 	u, err := url.Parse(strings.Replace(o, "*", "x", 1))
 	if err != nil {
@@ -51,9 +54,8 @@ func checkOrigin(o string) error {
 // the page. No origins means no CORS headers at all, so browsers keep the
 // same-origin policy.
 //
-// Browsers do not apply CORS to websocket upgrades: a websocket transport
-// must check the Origin header itself against the same list (gqlgen's
-// transport.Websocket Upgrader.CheckOrigin or AcceptOptions.OriginPatterns).
+// Browsers do not apply CORS to websocket upgrades: the websocket transport
+// checks the Origin header itself, with WebsocketOriginPatterns.
 func CORS(origins []string) func(http.Handler) http.Handler {
 	if len(origins) == 0 {
 		return func(h http.Handler) http.Handler { return h }
@@ -66,4 +68,20 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 		MaxAge:         600, // seconds a browser may cache a preflight answer
 	})
 	return c.Handler
+}
+
+// WebsocketOriginPatterns turns allowed CORS origins (see ParseOrigins) into
+// github.com/coder/websocket AcceptOptions.OriginPatterns, so that a page
+// that may call the API may also open its websocket: browsers send Origin
+// on the upgrade but do not apply CORS to it. Same-origin upgrades are
+// always accepted; none means same-origin only.
+func WebsocketOriginPatterns(origins []string) []string {
+	var patterns []string
+	for _, o := range origins {
+		// Patterns are path.Match patterns matched against scheme://host
+		// (or the host alone for "*"): the wildcard stays, the brackets of
+		// an IPv6 host are escaped.
+		patterns = append(patterns, strings.NewReplacer("[", `\[`, "]", `\]`).Replace(o))
+	}
+	return patterns
 }

@@ -152,10 +152,21 @@ func TestParseOrigins(t *testing.T) {
 	if got, err := ParseOrigins("*"); err != nil || len(got) != 1 {
 		t.Errorf("*: %q, %v", got, err)
 	}
-	for _, bad := range []string{"example.com", "ftp://example.com", "https://example.com/app", "https://example.com/", "https://*.*.com", "https://"} {
+	for _, bad := range []string{"example.com", "ftp://example.com", "https://example.com/app", "https://example.com/", "https://*.*.com", "https://",
+		"https://example.com?", "https://example.com#", "https://exa mple.com"} {
 		if _, err := ParseOrigins(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestWebsocketOriginPatterns(t *testing.T) {
+	got := WebsocketOriginPatterns([]string{"*", "https://*.example.com", "http://[::1]:3000"})
+	if want := []string{"*", "https://*.example.com", `http://\[::1\]:3000`}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("patterns %q, want %q", got, want)
+	}
+	if WebsocketOriginPatterns(nil) != nil {
+		t.Error("no origins must give no patterns")
 	}
 }
 
