@@ -162,7 +162,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("mlgraph listening", "addr", cfg.addr, "db", cfg.db, "playground", "http://"+displayAddr(cfg.addr)+"/")
+	log.Info("mlgraph listening", "addr", cfg.addr, "db", store.RedactDSN(cfg.db), "playground", "http://"+displayAddr(cfg.addr)+"/")
 
 	select {
 	case err := <-errc:
@@ -239,7 +239,7 @@ func openApp(ctx context.Context, dbPath string, log *slog.Logger, opts ...appOp
 	log = telemetry.WithRequestIDs(log)
 	st, err := store.Open(dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", dbPath, err)
+		return nil, fmt.Errorf("open database %s: %w", store.RedactDSN(dbPath), err)
 	}
 	n, err := st.FailInterruptedModels(ctx, "the server stopped while this model was training")
 	if err != nil {

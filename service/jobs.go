@@ -157,7 +157,7 @@ func (s *Service) enqueue(id int64, req jobRequest, plan *trainingPlan) *job {
 	s.jobs.jobs[id] = j
 	s.jobs.pending = append(s.jobs.pending, j)
 	s.jobs.wake.Signal()
-	s.telemetry.SetJobs(StatusQueued, len(s.jobs.pending))
+	s.reportJobs()
 	return j
 }
 
@@ -377,7 +377,15 @@ func (s *Service) finish(j *job) {
 	}
 	j.subs = nil
 	close(j.done)
+	s.reportJobs()
+}
+
+// reportJobs publishes how many jobs wait and run; the caller holds the
+// queue's lock.
+func (s *Service) reportJobs() {
+	q := s.jobs
 	s.telemetry.SetJobs(StatusQueued, len(q.pending))
+	s.telemetry.SetJobs(StatusTraining, len(q.jobs)-len(q.pending))
 }
 
 // subscriptionBuffer leaves room for the final event whatever progress
