@@ -8,6 +8,9 @@
 // The text is read once, collecting numeric columns straight into float64s
 // rather than keeping every cell as a string; only a column found not to be
 // numeric after some of its numbers were read is read again, for its text.
+// Lines without quotes are split in place (see fastRecords), so that a
+// numeric row allocates nothing: a cell's string shares the read buffer and
+// is copied only when kept (a new level, a non-finite number's text).
 package csvdata
 
 import (
@@ -30,7 +33,10 @@ import (
 func Parse(text string) ([]*ml.Column, error) {
 	text = strings.TrimPrefix(text, "\ufeff") // a BOM some editors write
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
-	return parse(func() io.Reader { return strings.NewReader(text) }, size)
+	// A buffer no larger than the text, which may be small.
+	buffer := min(bufferSize, len(text)+1)
+	newRecords := func(in io.Reader) records { return newFastRecords(in, buffer) }
+	return parse(func() io.Reader { return strings.NewReader(text) }, size, newRecords)
 }
 
 // ParseReader is Parse for a seekable input of size bytes (0 if unknown),
@@ -42,13 +48,14 @@ func ParseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return errReader{fmt.Errorf("rewind the CSV input: %w", err)}
 		}
-		br := bufio.NewReaderSize(r, 1<<16)
+		br := bufio.NewReaderSize(r, bufferSize) // used as is by newFastRecords
 		if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
 			br.Discard(3)
 		}
 		return br
 	}
-	return parse(open, sizeHint{bytes: size})
+	newRecords := func(in io.Reader) records { return newFastRecords(in, bufferSize) }
+	return parse(open, sizeHint{bytes: size}, newRecords)
 }
 
 // errReader fails every read with err.
@@ -81,9 +88,9 @@ func (h sizeHint) capacity(rows int, offset int64) int {
 }
 
 // parse parses the CSV that each call of open reads from the start; a
-// second pass calls it again.
-func parse(open func() io.Reader, size sizeHint) ([]*ml.Column, error) {
-	r := newReader(open())
+// second pass calls it again. newRecords reads the records.
+func parse(open func() io.Reader, size sizeHint, newRecords func(io.Reader) records) ([]*ml.Column, error) {
+	r := newRecords(open())
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, apperr.BadInputf("empty CSV: a header row is required")
@@ -107,8 +114,7 @@ func parse(open func() io.Reader, size sizeHint) ([]*ml.Column, error) {
 			return nil, csvError(err)
 		}
 		if len(record) != len(columns) {
-			line, _ := r.FieldPos(0)
-			return nil, apperr.BadInputf("line %d: expected %d fields as in the header, found %d", line, len(columns), len(record))
+			return nil, apperr.BadInputf("line %d: expected %d fields as in the header, found %d", r.Line(), len(columns), len(record))
 		}
 		for i, c := range columns {
 			c.add(rows, record[i])
@@ -130,7 +136,7 @@ func parse(open func() io.Reader, size sizeHint) ([]*ml.Column, error) {
 	if err := checkFinite(columns); err != nil {
 		return nil, err
 	}
-	if err := rereadText(open, columns, rows); err != nil {
+	if err := rereadText(open, newRecords, columns, rows); err != nil {
 		return nil, err
 	}
 	result := make([]*ml.Column, len(columns))
@@ -191,7 +197,7 @@ func checkFinite(columns []*columnBuilder) error {
 
 // rereadText reads the text of the columns that turned categorical after
 // some of their numbers were read.
-func rereadText(open func() io.Reader, columns []*columnBuilder, rows int) error {
+func rereadText(open func() io.Reader, newRecords func(io.Reader) records, columns []*columnBuilder, rows int) error {
 	var reread []int
 	for i, c := range columns {
 		if c.kind == needsText {
@@ -203,7 +209,7 @@ func rereadText(open func() io.Reader, columns []*columnBuilder, rows int) error
 	if len(reread) == 0 {
 		return nil
 	}
-	r := newReader(open())
+	r := newRecords(open())
 	if _, err := r.Read(); err != nil { // the header
 		return csvError(err)
 	}
@@ -246,7 +252,8 @@ type columnBuilder struct {
 	index  map[string]int32 // level → code
 }
 
-// add adds the cell of 0-based data row row.
+// add adds the cell of 0-based data row row. cell may share a buffer that
+// the next record overwrites: whatever is kept of it must be a copy.
 func (c *columnBuilder) add(row int, cell string) {
 	switch c.kind {
 	case categorical:
@@ -307,7 +314,7 @@ func (c *columnBuilder) addLevel(cell string) {
 	}
 	code, ok := c.index[cell]
 	if !ok {
-		// A copy: cell shares its memory with the whole record.
+		// A copy: cell shares its memory with the read buffer or record.
 		level := strings.Clone(cell)
 		code = int32(len(c.levels))
 		c.levels = append(c.levels, level)
