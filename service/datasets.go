@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"mlgraph/internal/apperr"
@@ -45,6 +46,10 @@ func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeke
 	return s.saveDataset(ctx, name, cols)
 }
 
+// largeImportBytes is the size of parsed data above which an import
+// collects garbage between columns (see saveDataset).
+const largeImportBytes = 64 << 20
+
 // Dataset summaries keep this many top categories and preview rows.
 const (
 	topCategories  = 10
@@ -68,8 +73,15 @@ func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Colum
 		return nil, err
 	}
 	// Each column is encoded as it is stored, so its bytes and the parsed
-	// column are not all in memory at once.
+	// column are not all in memory at once. For a large dataset the
+	// previous column's bytes are also collected before the next ones are
+	// made: otherwise the garbage collector lets the heap grow to twice the
+	// parsed data before it runs, and an import's peak memory doubles.
+	large := int64(d.RowCount)*int64(len(cols))*8 > largeImportBytes
 	encode := func(i int) ([]byte, error) {
+		if large {
+			runtime.GC()
+		}
 		b, err := cols[i].MarshalBinary()
 		if err != nil {
 			return nil, fmt.Errorf("encode column %q: %w", cols[i].Name, err)
