@@ -967,6 +967,31 @@ func TestFiltersAndOrdering(t *testing.T) {
 	if datasets.Datasets.TotalCount != 1 || datasets.Datasets.Edges[0].Node.Name != "Other lines" {
 		t.Errorf("filtered datasets: %+v", datasets)
 	}
+	// Counts per dataset (batched) and with a filter (per dataset).
+	var counts struct {
+		Datasets struct {
+			Edges []struct {
+				Node struct {
+					Name   string
+					Models struct{ TotalCount int }
+					Ridge  struct {
+						TotalCount int
+						Edges      []struct{ Node struct{ Algorithm string } }
+					}
+				}
+			}
+		}
+	}
+	srv.mustDo(`{ datasets(orderBy: {field: NAME, direction: ASC}) { edges { node { name models { totalCount }
+	  ridge: models(filter: {algorithm: RIDGE}) { totalCount edges { node { algorithm } } } } } } }`, nil, &counts)
+	got := []string{}
+	for _, e := range counts.Datasets.Edges {
+		got = append(got, fmt.Sprintf("%s:%d/%d/%d", e.Node.Name, e.Node.Models.TotalCount, e.Node.Ridge.TotalCount, len(e.Node.Ridge.Edges)))
+	}
+	if strings.Join(got, " ") != "Other lines:0/0/0 lines:4/2/2" {
+		t.Errorf("model counts per dataset: %v", got)
+	}
+
 	var first list
 	srv.mustDo(q, map[string]any{"order": map[string]any{"field": "NAME"}}, &first)
 	srv.mustFail(q, map[string]any{"after": first.Models.Edges[0].Cursor, "order": map[string]any{"field": "TRAINING_TIME"}}, "BAD_USER_INPUT", "cursor")

@@ -64,14 +64,6 @@ func datasetConnection(p *store.DatasetPage) *model.DatasetConnection {
 	return c
 }
 
-func modelConnection(p *store.ModelPage) *model.ModelConnection {
-	c := &model.ModelConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.ModelEdge, len(p.Items))}
-	for i, m := range p.Items {
-		c.Edges[i] = model.ModelEdge{Cursor: p.Cursors[i], Node: m}
-	}
-	return c
-}
-
 func predictionConnection(p *store.Paged[service.Prediction]) *model.PredictionConnection {
 	c := &model.PredictionConnection{PageInfo: pageInfo(p), TotalCount: int(p.TotalCount), Edges: make([]model.PredictionEdge, len(p.Items))}
 	for i, pr := range p.Items {

@@ -6832,7 +6832,7 @@ func (ec *executionContext) _ModelConnection_edges(ctx context.Context, field gr
 			return ec.fieldContext_ModelConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.ModelEdge) graphql.Marshaler {
@@ -6846,7 +6846,7 @@ func (ec *executionContext) fieldContext_ModelConnection_edges(_ context.Context
 	fc = &graphql.FieldContext{
 		Object:     "ModelConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ModelEdge(ctx, field)
@@ -6864,7 +6864,7 @@ func (ec *executionContext) _ModelConnection_pageInfo(ctx context.Context, field
 			return ec.fieldContext_ModelConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -6878,7 +6878,7 @@ func (ec *executionContext) fieldContext_ModelConnection_pageInfo(_ context.Cont
 	fc = &graphql.FieldContext{
 		Object:     "ModelConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -6896,7 +6896,7 @@ func (ec *executionContext) _ModelConnection_totalCount(ctx context.Context, fie
 			return ec.fieldContext_ModelConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return obj.TotalCount(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -6907,7 +6907,7 @@ func (ec *executionContext) _ModelConnection_totalCount(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ModelConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModelConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ModelConnection", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ModelEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ModelEdge) (ret graphql.Marshaler) {
@@ -12119,20 +12119,23 @@ func (ec *executionContext) _ModelConnection(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ModelConnection")
 		case "edges":
-			out.Values[i] = ec._ModelConnection_edges(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelConnection_edges(ctx, field, obj)
+				})
 		case "pageInfo":
-			out.Values[i] = ec._ModelConnection_pageInfo(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelConnection_pageInfo(ctx, field, obj)
+				})
 		case "totalCount":
-			out.Values[i] = ec._ModelConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

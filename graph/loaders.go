@@ -17,7 +17,8 @@ import (
 // one query. They live for one request, so they cache nothing across
 // requests.
 type loaders struct {
-	datasets *dataloadgen.Loader[int64, *store.Dataset]
+	datasets    *dataloadgen.Loader[int64, *store.Dataset]
+	modelCounts *dataloadgen.Loader[int64, int64]
 }
 
 type loadersKey struct{}
@@ -26,7 +27,8 @@ type loadersKey struct{}
 func withLoaders(svc *service.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l := &loaders{
-			datasets: dataloadgen.NewMappedLoader(svc.DatasetsByIDs, dataloadgen.WithWait(time.Millisecond)),
+			datasets:    dataloadgen.NewMappedLoader(svc.DatasetsByIDs, dataloadgen.WithWait(time.Millisecond)),
+			modelCounts: dataloadgen.NewMappedLoader(svc.CountModelsByDataset, dataloadgen.WithWait(time.Millisecond)),
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, l)))
 	})
@@ -44,4 +46,15 @@ func loadDataset(ctx context.Context, svc *service.Service, id int64) (*store.Da
 		return nil, nil
 	}
 	return d, err
+}
+
+// countModels counts the models of a dataset through the request's loader,
+// or straight from the service outside a request.
+func countModels(ctx context.Context, svc *service.Service, datasetID int64) (int64, error) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		counts, err := svc.CountModelsByDataset(ctx, []int64{datasetID})
+		return counts[datasetID], err
+	}
+	return l.modelCounts.Load(ctx, datasetID)
 }

@@ -27,11 +27,14 @@ func (r *datasetResolver) Preview(ctx context.Context, obj *store.Dataset, first
 
 // Models is the resolver for the models field.
 func (r *datasetResolver) Models(ctx context.Context, obj *store.Dataset, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error) {
-	p, err := r.Service.ModelsOfDataset(ctx, obj.ID, modelFilter(filter), modelPage(first, after, orderBy))
-	if err != nil {
-		return nil, err
+	f, p := modelFilter(filter), modelPage(first, after, orderBy)
+	conn := &model.ModelConnection{Load: func(ctx context.Context) (*store.ModelPage, error) {
+		return r.Service.ModelsOfDataset(ctx, obj.ID, f, p)
+	}}
+	if f == (store.ModelFilter{}) {
+		conn.Count = func(ctx context.Context) (int64, error) { return countModels(ctx, r.Service, obj.ID) }
 	}
-	return modelConnection(p), nil
+	return conn, nil
 }
 
 // ConfusionMatrix is the resolver for the confusionMatrix field.
@@ -266,11 +269,10 @@ func (r *queryResolver) Dataset(ctx context.Context, id string) (*store.Dataset,
 
 // Models is the resolver for the models field.
 func (r *queryResolver) Models(ctx context.Context, first *int, after *string, datasetID *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error) {
-	p, err := r.Service.Models(ctx, datasetID, modelFilter(filter), modelPage(first, after, orderBy))
-	if err != nil {
-		return nil, err
-	}
-	return modelConnection(p), nil
+	f, p := modelFilter(filter), modelPage(first, after, orderBy)
+	return &model.ModelConnection{Load: func(ctx context.Context) (*store.ModelPage, error) {
+		return r.Service.Models(ctx, datasetID, f, p)
+	}}, nil
 }
 
 // Model is the resolver for the model field.

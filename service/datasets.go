@@ -225,3 +225,9 @@ func checkName(field, name string) (string, error) {
 func (s *Service) DatasetsByIDs(ctx context.Context, ids []int64) (map[int64]*store.Dataset, error) {
 	return s.store.DatasetsByIDs(ctx, ids)
 }
+
+// CountModelsByDataset counts the models of each dataset in one query (for
+// batched loading).
+func (s *Service) CountModelsByDataset(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	return s.store.CountModelsByDataset(ctx, ids)
+}

@@ -96,12 +96,6 @@ type Intercept struct {
 	Value float64 `json:"value"`
 }
 
-type ModelConnection struct {
-	Edges      []ModelEdge `json:"edges"`
-	PageInfo   *PageInfo   `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
-}
-
 type ModelEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *store.Model `json:"node"`
