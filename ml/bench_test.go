@@ -92,10 +92,14 @@ func BenchmarkOLSSVDFallback(b *testing.B) {
 
 // BenchmarkLogistic times binary LogisticRegression.Fit on 160,000×20.
 func BenchmarkLogistic(b *testing.B) {
+	params, err := ResolveParams("LOGISTIC_REGRESSION", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	x, y := syntheticClassification(160000, 20, 1)
 	b.ResetTimer()
 	for b.Loop() {
-		m := newLogisticRegression(map[string]any{"C": 1.0, "maxIter": 1000, "tol": 1e-6, "fitIntercept": true}).(*LogisticRegression)
+		m := newLogisticRegression(params).(*LogisticRegression)
 		if err := m.Fit(context.Background(), x, y, Classification, 2); err != nil {
 			b.Fatal(err)
 		}
