@@ -42,12 +42,31 @@ func parallelFor(n int, fn func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var (
+		mu       sync.Mutex
+		panicked any
+	)
 	for range workers {
 		wg.Go(func() {
+			// A panic in a worker would end the process: hand it to the
+			// caller's goroutine instead, where the caller can recover it.
+			defer func() {
+				if p := recover(); p != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = p
+					}
+					mu.Unlock()
+					next.Store(int64(n)) // stop the other workers early
+				}
+			}()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				fn(i)
 			}
 		})
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -36,6 +37,8 @@ var (
 	errShutdown = errors.New("the server is shutting down")
 	// errCancelled cancels a job on a client's request.
 	errCancelled = errors.New("cancelled by request")
+	// errTimedOut stops a job that ran longer than the training time limit.
+	errTimedOut = errors.New("training time limit reached")
 )
 
 // jobRequest is what a queued model needs to train.
@@ -225,9 +228,20 @@ func (s *Service) runJob(j *job) {
 	}
 	s.update(j, func(j *job) { j.status, j.progress = StatusTraining, Progress{Stage: "loading"} })
 	s.telemetry.TrainingStarted(j.requestAlgorithm())
-	err := s.execute(ctx, j)
-	switch cause := context.Cause(ctx); {
+	runCtx := ctx
+	if s.trainTimeout > 0 {
+		var stop context.CancelFunc
+		runCtx, stop = context.WithTimeoutCause(ctx, s.trainTimeout, errTimedOut)
+		defer stop()
+	}
+	err := s.executeSafely(runCtx, j)
+	switch cause := context.Cause(runCtx); {
 	case err == nil:
+	case errors.Is(cause, errTimedOut):
+		reason := fmt.Sprintf("training stopped: it ran longer than the limit of %v", s.trainTimeout)
+		if ferr := s.store.FailModel(saveCtx, j.id, reason); ferr != nil {
+			s.log.Error("record training timeout", "model", j.id, "err", ferr)
+		}
 	case errors.Is(cause, errShutdown):
 		if rerr := s.store.RequeueModel(saveCtx, j.id); rerr != nil {
 			s.log.Error("requeue interrupted model", "model", j.id, "err", rerr)
@@ -244,6 +258,19 @@ func (s *Service) runJob(j *job) {
 			s.log.Error("record training failure", "model", j.id, "err", ferr)
 		}
 	}
+}
+
+// executeSafely is execute with a panic turned into an error (logged with
+// its stack), so that a bug in an algorithm fails one model, not the
+// server. ml's parallel loops hand their workers' panics to this goroutine.
+func (s *Service) executeSafely(ctx context.Context, j *job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "panic while training", "model", j.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = errors.New("training failed with an internal error (details are in the server log)")
+		}
+	}()
+	return s.execute(ctx, j)
 }
 
 // execute plans (if needed) and runs the job's training.

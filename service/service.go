@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/internal/telemetry"
@@ -28,7 +29,9 @@ type Options struct {
 	Workers int
 	// MaxUploadBytes bounds an uploaded dataset file (default 1 GiB).
 	MaxUploadBytes int64
-	Logger         *slog.Logger
+	// TrainTimeout bounds one training job (0: no limit).
+	TrainTimeout time.Duration
+	Logger       *slog.Logger
 	// Telemetry receives cache and training measurements (nil: none).
 	Telemetry *telemetry.Metrics
 }
@@ -45,6 +48,7 @@ type Service struct {
 	models         *modelCache
 	maxPredictRows int
 	maxUploadBytes int64
+	trainTimeout   time.Duration
 	workers        int
 	log            *slog.Logger
 	telemetry      *telemetry.Metrics
@@ -77,6 +81,7 @@ func New(st *store.Store, opts Options) *Service {
 		models:         newModelCache(st, opts.ModelCacheSize, opts.Telemetry),
 		maxPredictRows: opts.MaxPredictRows,
 		maxUploadBytes: opts.MaxUploadBytes,
+		trainTimeout:   opts.TrainTimeout,
 		workers:        opts.Workers,
 		log:            opts.Logger,
 		telemetry:      opts.Telemetry,
