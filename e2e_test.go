@@ -712,6 +712,24 @@ func TestErrors(t *testing.T) {
 		{"unknown record field", predictMutation, predict(map[string]any{"records": []any{map[string]any{"colour": "red"}}}), "BAD_USER_INPUT", []string{`"colour"`}},
 		{"record not an object", predictMutation, predict(map[string]any{"records": []any{42}}), "BAD_USER_INPUT", []string{"records[0]"}},
 		{"wrong variable type", predictMutation, predict(map[string]any{"rows": [][]any{{"a", 1, 2, 3}}}), "GRAPHQL_VALIDATION_FAILED", []string{"Float"}},
+		{"name too long", createDatasetMutation, map[string]any{"name": strings.Repeat("é", 201), "csv": "a\n1\n"}, "BAD_USER_INPUT", []string{"name", "200"}},
+		{"BOM and header only", createDatasetMutation, map[string]any{"name": "b", "csv": "\ufeffa,b\n"}, "BAD_USER_INPUT", []string{"no data rows"}},
+		{"empty header name", createDatasetMutation, map[string]any{"name": "h", "csv": "a,,c\n1,2,3\n"}, "BAD_USER_INPUT", nil},
+		{"NaN-like text in a number column", predictMutation, predict(map[string]any{"records": []any{map[string]any{"sepal_length_cm": "NaN"}}}), "BAD_USER_INPUT", []string{"sepal_length_cm"}},
+		{"object for a number", predictMutation, predict(map[string]any{"records": []any{map[string]any{"sepal_length_cm": map[string]any{"x": 1}}}}), "BAD_USER_INPUT", []string{"an object"}},
+		{"too many rows", predictMutation, predict(map[string]any{"rows": manyRows(10_001, 4)}), "BAD_USER_INPUT", []string{"10001 rows", "limit"}},
+		{"huge number in rows", predictMutation, predict(map[string]any{"rows": []any{[]any{json.Number("1e400"), 1, 2, 3}}}), "GRAPHQL_VALIDATION_FAILED", nil},
+		{"empty features", train, trainInput(map[string]any{"features": []string{}}), "BAD_USER_INPUT", []string{"features"}},
+		{"duplicate feature", train, trainInput(map[string]any{"features": []string{"petal_width_cm", "petal_width_cm"}}), "BAD_USER_INPUT", []string{"twice"}},
+		{"random split with a column", train, trainInput(map[string]any{"split": map[string]any{"method": "RANDOM", "column": "split"}}), "BAD_USER_INPUT", []string{"split.column"}},
+		{"no split with a seed", train, trainInput(map[string]any{"split": map[string]any{"method": "NONE", "seed": 3}}), "BAD_USER_INPUT", []string{"NONE"}},
+		{"custom split on the target", train, trainInput(map[string]any{"split": map[string]any{"method": "CUSTOM", "column": "target"}}), "BAD_USER_INPUT", []string{"target"}},
+		{"one fold", train, trainInput(map[string]any{"crossValidate": map[string]any{"folds": 1}}), "BAD_USER_INPUT", []string{"folds"}},
+		{"wrong param type", train, trainInput(map[string]any{"params": map[string]any{"maxIter": "many"}}), "BAD_USER_INPUT", []string{"maxIter"}},
+		{"fractional integer param", train, trainInput(map[string]any{"params": map[string]any{"maxIter": 2.5}}), "BAD_USER_INPUT", []string{"maxIter"}},
+		{"cancel a READY model", `mutation($id: ID!) { cancelTraining(id: $id) { id } }`, map[string]any{"id": model}, "BAD_USER_INPUT", []string{"READY"}},
+		{"score with an unknown dataset", `mutation($m: ID!) { predictDataset(modelId: $m, datasetId: "999") { id } }`, map[string]any{"m": model}, "NOT_FOUND", []string{"dataset"}},
+		{"leaderboard of nothing", `{ leaderboard(modelIds: []) { metric } }`, nil, "BAD_USER_INPUT", []string{"modelIds"}},
 		{"syntax error", `{ datasets { `, nil, "GRAPHQL_PARSE_FAILED", nil},
 		{"unknown field", `{ datasets { bogus } }`, nil, "GRAPHQL_VALIDATION_FAILED", []string{"bogus"}},
 	}
@@ -995,4 +1013,38 @@ func TestFiltersAndOrdering(t *testing.T) {
 	var first list
 	srv.mustDo(q, map[string]any{"order": map[string]any{"field": "NAME"}}, &first)
 	srv.mustFail(q, map[string]any{"after": first.Models.Edges[0].Cursor, "order": map[string]any{"field": "TRAINING_TIME"}}, "BAD_USER_INPUT", "cursor")
+}
+
+// manyRows returns n rows of width zeros.
+func manyRows(n, width int) [][]float64 {
+	rows := make([][]float64, n)
+	for i := range rows {
+		rows[i] = make([]float64, width)
+	}
+	return rows
+}
+
+// TestHostileNamesAreData: injection strings and unicode in names and
+// column names are stored and returned as they were sent.
+func TestHostileNamesAreData(t *testing.T) {
+	srv := newServer(t)
+	name := `x'); DROP TABLE datasets;-- 数据 🚀 <script>alert(1)</script>`
+	csv := "\"a'; DELETE FROM models;--\",\"名前\",y\n1,x,2\n2,y,4\n3,x,6\n4,y,8\n"
+	ds := srv.createDataset(name, csv)
+	if ds.Name != name || ds.Columns[0].Name != "a'; DELETE FROM models;--" || ds.Columns[1].Name != "名前" {
+		t.Fatalf("stored %q with columns %+v", ds.Name, ds.Columns)
+	}
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION", "split": map[string]any{"method": "NONE"}, "name": name})
+	p := srv.predict(map[string]any{"modelId": m.ID, "records": []any{map[string]any{"a'; DELETE FROM models;--": 5, "名前": "x"}}})
+	if m.Name != name || p.Outputs[0].Value == nil {
+		t.Errorf("model %q, prediction %+v", m.Name, p.Outputs)
+	}
+	var out struct {
+		Datasets struct{ TotalCount int }
+		Models   struct{ TotalCount int }
+	}
+	srv.mustDo(`{ datasets { totalCount } models { totalCount } }`, nil, &out)
+	if out.Datasets.TotalCount != 1 || out.Models.TotalCount != 1 {
+		t.Errorf("after hostile names: %+v", out)
+	}
 }
