@@ -19,17 +19,23 @@ import (
 
 	"github.com/coder/websocket"
 
+	"mlgraph/graph"
 	"mlgraph/internal/telemetry"
 	"mlgraph/internal/testdb"
 )
 
 func TestParseConfig(t *testing.T) {
-	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS", "MLGRAPH_WORKERS", "MLGRAPH_MAX_UPLOAD"} {
+	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS", "MLGRAPH_WORKERS", "MLGRAPH_MAX_UPLOAD",
+		"MLGRAPH_MAX_BODY", "MLGRAPH_MAX_COMPLEXITY", "MLGRAPH_MAX_DEPTH", "MLGRAPH_REQUEST_TIMEOUT", "MLGRAPH_INTROSPECTION"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseConfig(nil, io.Discard)
 	if err != nil || c.addr != ":8080" || c.db != "mlgraph.db" || c.logFormat != "text" || c.logLevel != slog.LevelInfo || c.corsOrigins != nil {
 		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	if c.limits != graph.DefaultLimits() || c.limits.MaxBody != 16<<20 || c.limits.MaxComplexity != 5000 ||
+		c.limits.MaxDepth != 12 || c.limits.RequestTimeout != time.Minute || !c.limits.Introspection {
+		t.Errorf("default limits: %+v", c.limits)
 	}
 
 	t.Setenv("MLGRAPH_LOG_FORMAT", "json")
@@ -62,10 +68,45 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("MLGRAPH_MAX_UPLOAD=500MB: %+v, %v", c, err)
 	}
 
+	// The request limits, from flags and from the environment.
+	c, err = parseConfig([]string{"-max-body", "1MB", "-max-complexity", "300", "-max-depth", "5", "-request-timeout", "1.5s", "-introspection=false"}, io.Discard)
+	if want := (graph.Limits{MaxBody: 1e6, MaxComplexity: 300, MaxDepth: 5, RequestTimeout: 1500 * time.Millisecond}); err != nil || c.limits != want {
+		t.Errorf("limit flags: %+v, %v; want %+v", c.limits, err, want)
+	}
+	t.Setenv("MLGRAPH_MAX_BODY", "2KiB")
+	t.Setenv("MLGRAPH_MAX_COMPLEXITY", "1000")
+	t.Setenv("MLGRAPH_MAX_DEPTH", "20")
+	t.Setenv("MLGRAPH_REQUEST_TIMEOUT", "0")
+	t.Setenv("MLGRAPH_INTROSPECTION", "false")
+	c, err = parseConfig(nil, io.Discard)
+	if want := (graph.Limits{MaxBody: 2048, MaxComplexity: 1000, MaxDepth: 20}); err != nil || c.limits != want {
+		t.Errorf("limits from the environment: %+v, %v; want %+v", c.limits, err, want)
+	}
+	// A bare -introspection turns it back on.
+	if c, err := parseConfig([]string{"-introspection"}, io.Discard); err != nil || !c.limits.Introspection {
+		t.Errorf("-introspection over MLGRAPH_INTROSPECTION=false: %+v, %v", c.limits, err)
+	}
+	t.Setenv("MLGRAPH_INTROSPECTION", "maybe")
+	if _, err := parseConfig(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "MLGRAPH_INTROSPECTION") {
+		t.Errorf("MLGRAPH_INTROSPECTION=maybe: %v", err)
+	}
+	for _, name := range []string{"MLGRAPH_MAX_BODY", "MLGRAPH_MAX_COMPLEXITY", "MLGRAPH_MAX_DEPTH", "MLGRAPH_REQUEST_TIMEOUT", "MLGRAPH_INTROSPECTION"} {
+		t.Setenv(name, "")
+	}
+
 	for _, tc := range []struct {
 		args      []string
 		fragments []string
 	}{
+		{[]string{"-max-body", "big"}, []string{"-max-body", `"big"`, "16MiB"}},
+		{[]string{"-max-body", "0"}, []string{"-max-body", `"0"`}},
+		{[]string{"-max-complexity", "0"}, []string{"-max-complexity", `"0"`, "at least 1"}},
+		{[]string{"-max-complexity", "lots"}, []string{"-max-complexity", `"lots"`}},
+		{[]string{"-max-depth", "-1"}, []string{"-max-depth", `"-1"`, "at least 1"}},
+		{[]string{"-request-timeout", "60"}, []string{"-request-timeout", `"60"`, "30s"}},
+		{[]string{"-request-timeout", "-1s"}, []string{"-request-timeout", `"-1s"`}},
+		{[]string{"-introspection=maybe"}, []string{"-introspection", `"maybe"`, "true or false"}},
+		{[]string{"-introspection", "false"}, []string{"unexpected argument", `"false"`, "-flag=value"}},
 		{[]string{"-log-format", "yaml"}, []string{"-log-format", `"yaml"`, "text or json"}},
 		{[]string{"-log-level", "loud"}, []string{"-log-level", `"loud"`, "debug, info, warn or error"}},
 		{[]string{"-cors-origins", "example.com"}, []string{"-cors-origins", `"example.com"`, "scheme://host"}},

@@ -45,6 +45,7 @@ type config struct {
 	corsOrigins []string   // allowed CORS origins; none: no CORS headers
 	workers     int        // trainings at once
 	maxUpload   int64      // largest dataset upload, in bytes
+	limits      graph.Limits
 }
 
 // parseConfig reads the flags in args over the environment defaults and
@@ -53,6 +54,7 @@ type config struct {
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
 	var level, origins, workers, maxUpload string
+	var maxBody, maxComplexity, maxDepth, timeout, introspection string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr("MLGRAPH_ADDR", ":8080"), "listen address (env MLGRAPH_ADDR)")
@@ -62,10 +64,25 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&origins, "cors-origins", envOr("MLGRAPH_CORS_ORIGINS", ""), "comma-separated origins allowed by CORS, or *; empty: no CORS (env MLGRAPH_CORS_ORIGINS)")
 	fs.StringVar(&workers, "workers", envOr("MLGRAPH_WORKERS", strconv.Itoa(runtime.NumCPU())), "trainings run at once; more wait QUEUED (env MLGRAPH_WORKERS)")
 	fs.StringVar(&maxUpload, "max-upload", envOr("MLGRAPH_MAX_UPLOAD", "1GiB"), "largest dataset upload, e.g. 500MB or 2GiB (env MLGRAPH_MAX_UPLOAD)")
+	fs.StringVar(&maxBody, "max-body", envOr("MLGRAPH_MAX_BODY", "16MiB"), "largest request body to /query other than an upload, e.g. 1MB or 16MiB (env MLGRAPH_MAX_BODY)")
+	fs.StringVar(&maxComplexity, "max-complexity", envOr("MLGRAPH_MAX_COMPLEXITY", strconv.Itoa(graph.DefaultMaxComplexity)), "largest GraphQL operation complexity; lists cost their length (connections: first) times their elements (env MLGRAPH_MAX_COMPLEXITY)")
+	fs.StringVar(&maxDepth, "max-depth", envOr("MLGRAPH_MAX_DEPTH", strconv.Itoa(graph.DefaultMaxDepth)), "deepest GraphQL selection, fragments included (env MLGRAPH_MAX_DEPTH)")
+	fs.StringVar(&timeout, "request-timeout", envOr("MLGRAPH_REQUEST_TIMEOUT", graph.DefaultRequestTimeout.String()), "time limit of a GraphQL query or mutation, e.g. 30s; 0: none; subscriptions and started trainings are not bound by it (env MLGRAPH_REQUEST_TIMEOUT)")
+	introspection = envOr("MLGRAPH_INTROSPECTION", "true")
+	fs.Var(boolText{&introspection}, "introspection", "allow GraphQL introspection (__schema, __type); the playground at / needs it (env MLGRAPH_INTROSPECTION)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		// Such as "-introspection false", which sets nothing.
+		err := fmt.Errorf("unexpected argument %q: give values as -flag=value", fs.Arg(0))
+		fmt.Fprintln(stderr, err)
+		return c, err
+	}
 	err := c.check(level, origins, workers, maxUpload)
+	if err == nil {
+		err = c.checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}
@@ -93,6 +110,40 @@ func (c *config) check(level, origins, workers, maxUpload string) error {
 	}
 	return nil
 }
+
+// checkLimits validates and converts the request limits.
+func (c *config) checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection string) error {
+	var err error
+	if c.limits.MaxBody, err = parseBytes(maxBody); err != nil || c.limits.MaxBody < 1 {
+		return fmt.Errorf("invalid -max-body %q (env MLGRAPH_MAX_BODY): want a size such as 1MB or 16MiB", maxBody)
+	}
+	if c.limits.MaxComplexity, err = strconv.Atoi(maxComplexity); err != nil || c.limits.MaxComplexity < 1 {
+		return fmt.Errorf("invalid -max-complexity %q (env MLGRAPH_MAX_COMPLEXITY): want a whole number of at least 1", maxComplexity)
+	}
+	if c.limits.MaxDepth, err = strconv.Atoi(maxDepth); err != nil || c.limits.MaxDepth < 1 {
+		return fmt.Errorf("invalid -max-depth %q (env MLGRAPH_MAX_DEPTH): want a whole number of at least 1", maxDepth)
+	}
+	if c.limits.RequestTimeout, err = time.ParseDuration(timeout); err != nil || c.limits.RequestTimeout < 0 {
+		return fmt.Errorf("invalid -request-timeout %q (env MLGRAPH_REQUEST_TIMEOUT): want a duration such as 30s or 2m, or 0 for none", timeout)
+	}
+	if c.limits.Introspection, err = strconv.ParseBool(introspection); err != nil {
+		return fmt.Errorf("invalid -introspection %q (env MLGRAPH_INTROSPECTION): want true or false", introspection)
+	}
+	return nil
+}
+
+// boolText is a boolean flag kept as text (-introspection alone means
+// true), so that check can reject a bad environment value like a bad flag.
+type boolText struct{ p *string }
+
+func (b boolText) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return *b.p
+}
+func (b boolText) Set(v string) error { *b.p = v; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
 
 // parseBytes reads a size: a number of bytes with an optional unit (KB,
 // MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024).
@@ -147,7 +198,7 @@ func main() {
 // run serves until ctx is done, then lets in-flight requests finish and
 // closes the database.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withMaxUpload(cfg.maxUpload))
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits))
 	if err != nil {
 		return err
 	}
@@ -201,6 +252,37 @@ type appOptions struct {
 	workers       int
 	maxUpload     int64
 	shutdownGrace time.Duration
+	limits        graph.Limits // default: graph.DefaultLimits()
+}
+
+// withLimits sets all the GraphQL request limits.
+func withLimits(l graph.Limits) appOption {
+	return func(o *appOptions) { o.limits = l }
+}
+
+// withMaxBody bounds non-upload request bodies to /query, in bytes.
+func withMaxBody(n int64) appOption {
+	return func(o *appOptions) { o.limits.MaxBody = n }
+}
+
+// withMaxComplexity bounds the complexity of GraphQL operations.
+func withMaxComplexity(n int) appOption {
+	return func(o *appOptions) { o.limits.MaxComplexity = n }
+}
+
+// withMaxDepth bounds the depth of GraphQL operations.
+func withMaxDepth(n int) appOption {
+	return func(o *appOptions) { o.limits.MaxDepth = n }
+}
+
+// withRequestTimeout bounds each GraphQL query and mutation; 0: no limit.
+func withRequestTimeout(d time.Duration) appOption {
+	return func(o *appOptions) { o.limits.RequestTimeout = d }
+}
+
+// withIntrospection turns GraphQL introspection on or off.
+func withIntrospection(on bool) appOption {
+	return func(o *appOptions) { o.limits.Introspection = on }
 }
 
 // withWorkers sets how many trainings run at once (default: the CPUs).
@@ -231,7 +313,7 @@ func withCORSOrigins(origins []string) appOption {
 // routes and their middleware. It is the one place that builds the handler:
 // the tests call it too.
 func openApp(ctx context.Context, dbPath string, log *slog.Logger, opts ...appOption) (*app, error) {
-	var o appOptions
+	o := appOptions{limits: graph.DefaultLimits()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -289,7 +371,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, MaxUploadBytes: o.maxUpload})
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(svc, log, graph.WithExtension(opMetrics),
+	mux.Handle("/query", graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
 		graph.WithWebsocketOrigins(httpx.WebsocketOriginPatterns(o.corsOrigins))))
 	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
 	mux.HandleFunc("GET /models/{id}/report.svg", func(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +32,7 @@ type HandlerOption func(*handlerOptions)
 type handlerOptions struct {
 	extensions       []graphql.HandlerExtension
 	websocketOrigins []string
+	limits           Limits
 }
 
 // WithExtension adds a gqlgen extension (such as OperationMetrics), used
@@ -49,16 +49,20 @@ func WithWebsocketOrigins(patterns []string) HandlerOption {
 }
 
 // NewHandler returns the GraphQL HTTP handler: POST and GET transports, a
-// parsed-query cache, automatic persisted queries, introspection, and an
-// error presenter that shows clients only what is theirs to see.
+// parsed-query cache, automatic persisted queries, introspection (unless
+// the limits turn it off), the request limits (complexity, depth, body
+// size, timeout), and an error presenter that shows clients only what is
+// theirs to see.
 func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) http.Handler {
-	var o handlerOptions
+	o := handlerOptions{limits: DefaultLimits()}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	// Log lines made with a request's context carry its request id.
 	log = telemetry.WithRequestIDs(log)
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Service: svc}}))
+	cfg := Config{Resolvers: &Resolver{Service: svc}}
+	setComplexity(&cfg.Complexity)
+	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -76,7 +80,13 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 		},
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	if o.limits.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(limitsExtension{maxDepth: o.limits.MaxDepth, introspection: o.limits.Introspection, timeout: o.limits.RequestTimeout})
+	if o.limits.MaxComplexity > 0 {
+		srv.Use(extension.FixedComplexityLimit(o.limits.MaxComplexity))
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	for _, e := range o.extensions {
 		srv.Use(e)
@@ -86,25 +96,11 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errInternal
 	})
-	return limitUploads(withLoaders(svc, srv), svc.MaxUploadBytes())
-}
-
-// limitUploads answers a request whose declared body is over the upload
-// limit with a BAD_USER_INPUT error before reading it (the multipart
-// transport also stops a body without a declared length at the limit).
-func limitUploads(next http.Handler, limit int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > limit {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-				"message":    fmt.Sprintf("request body too large: %d bytes; the limit is %d", r.ContentLength, limit),
-				"extensions": map[string]any{"code": string(apperr.BadInput)},
-			}}})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	maxBody := o.limits.MaxBody
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	return limitBodies(withLoaders(svc, srv), svc.MaxUploadBytes(), maxBody)
 }
 
 var errInternal = errors.New("internal error")
@@ -121,6 +117,13 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if e, ok := apperr.As(err); ok {
 			gerr.Message = e.Message
 			setCode(gerr, string(e.Code))
+			return gerr
+		}
+		if timedOut(ctx) {
+			// The request's deadline passed: whatever failed, failed
+			// because of it (a training it waited for goes on).
+			gerr.Message = "the request took longer than the server's time limit; a training it started goes on"
+			gerr.Extensions = map[string]any{"code": string(apperr.Timeout)}
 			return gerr
 		}
 		var ge *gqlerror.Error

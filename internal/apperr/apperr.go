@@ -18,6 +18,8 @@ const (
 	BadInput Code = "BAD_USER_INPUT"
 	NotFound Code = "NOT_FOUND"
 	Conflict Code = "CONFLICT"
+	// Timeout: the request took longer than the server's per-request limit.
+	Timeout Code = "TIMEOUT"
 )
 
 // Error is a client-facing error: its Message is safe to show.
