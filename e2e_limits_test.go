@@ -207,7 +207,7 @@ func TestRequestTimeout(t *testing.T) {
 
 	start := time.Now()
 	e := srv.mustFail(`mutation($input: TrainModelInput!) { trainModel(wait: true, input: $input) { id status } }`,
-		map[string]any{"input": slowTraining(digits, 30)}, "TIMEOUT", "time limit")
+		map[string]any{"input": slowTraining(digits, 300)}, "TIMEOUT", "time limit")
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("timed-out request took %v", took)
 	}
