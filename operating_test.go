@@ -60,7 +60,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	t.Setenv("MLGRAPH_LOG_FORMAT", "")
 
-	if c, err := parseConfig([]string{"-workers", "3", "-max-upload", "2GiB"}, io.Discard); err != nil || c.workers != 3 || c.maxUpload != 2<<30 {
+	if c, err := parseConfig([]string{"-workers", "3", "-max-upload", "2GiB", "-train-timeout", "45m"}, io.Discard); err != nil || c.workers != 3 || c.maxUpload != 2<<30 || c.trainTimeout != 45*time.Minute {
 		t.Errorf("-workers 3 -max-upload 2GiB: %+v, %v", c, err)
 	}
 	t.Setenv("MLGRAPH_MAX_UPLOAD", "500MB")
@@ -113,6 +113,7 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-cors-origins", "https://example.com/app"}, []string{"-cors-origins", "no path"}},
 		{[]string{"-no-such-flag"}, []string{"no-such-flag"}},
 		{[]string{"-workers", "0"}, []string{"-workers", `"0"`, "1 to 1024"}},
+		{[]string{"-train-timeout", "soon"}, []string{"-train-timeout", `"soon"`, "30m"}},
 		{[]string{"-workers", "many"}, []string{"-workers", `"many"`}},
 		{[]string{"-max-upload", "lots"}, []string{"-max-upload", `"lots"`, "500MB"}},
 		{[]string{"-max-upload", "-5MB"}, []string{"-max-upload"}},

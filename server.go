@@ -38,14 +38,15 @@ import (
 // config is the server's configuration: flags, each defaulting to an
 // environment variable.
 type config struct {
-	addr        string
-	db          string
-	logFormat   string     // telemetry.LogText or telemetry.LogJSON
-	logLevel    slog.Level // records below it are dropped
-	corsOrigins []string   // allowed CORS origins; none: no CORS headers
-	workers     int        // trainings at once
-	maxUpload   int64      // largest dataset upload, in bytes
-	limits      graph.Limits
+	addr         string
+	db           string
+	logFormat    string        // telemetry.LogText or telemetry.LogJSON
+	logLevel     slog.Level    // records below it are dropped
+	corsOrigins  []string      // allowed CORS origins; none: no CORS headers
+	workers      int           // trainings at once
+	trainTimeout time.Duration // time limit of one training job; 0: none
+	maxUpload    int64         // largest dataset upload, in bytes
+	limits       graph.Limits
 }
 
 // parseConfig reads the flags in args over the environment defaults and
@@ -53,7 +54,7 @@ type config struct {
 // (the flag package's way); main only has to exit.
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var level, origins, workers, maxUpload string
+	var level, origins, workers, maxUpload, trainTimeout string
 	var maxBody, maxComplexity, maxDepth, timeout, introspection string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,6 +68,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&maxBody, "max-body", envOr("MLGRAPH_MAX_BODY", "16MiB"), "largest request body to /query other than an upload, e.g. 1MB or 16MiB (env MLGRAPH_MAX_BODY)")
 	fs.StringVar(&maxComplexity, "max-complexity", envOr("MLGRAPH_MAX_COMPLEXITY", strconv.Itoa(graph.DefaultMaxComplexity)), "largest GraphQL operation complexity; lists cost their length (connections: first) times their elements (env MLGRAPH_MAX_COMPLEXITY)")
 	fs.StringVar(&maxDepth, "max-depth", envOr("MLGRAPH_MAX_DEPTH", strconv.Itoa(graph.DefaultMaxDepth)), "deepest GraphQL selection, fragments included (env MLGRAPH_MAX_DEPTH)")
+	fs.StringVar(&trainTimeout, "train-timeout", envOr("MLGRAPH_TRAIN_TIMEOUT", "2h"), "time limit of one training job (a FAILED model past it), e.g. 30m; 0: none (env MLGRAPH_TRAIN_TIMEOUT)")
 	fs.StringVar(&timeout, "request-timeout", envOr("MLGRAPH_REQUEST_TIMEOUT", graph.DefaultRequestTimeout.String()), "time limit of a GraphQL query or mutation, e.g. 30s; 0: none; subscriptions and started trainings are not bound by it (env MLGRAPH_REQUEST_TIMEOUT)")
 	introspection = envOr("MLGRAPH_INTROSPECTION", "true")
 	fs.Var(boolText{&introspection}, "introspection", "allow GraphQL introspection (__schema, __type); the playground at / needs it (env MLGRAPH_INTROSPECTION)")
@@ -79,7 +81,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, err)
 		return c, err
 	}
-	err := c.check(level, origins, workers, maxUpload)
+	err := c.check(level, origins, workers, maxUpload, trainTimeout)
 	if err == nil {
 		err = c.checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection)
 	}
@@ -91,7 +93,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 
 // check validates and converts the values that need it: a bad value from
 // the environment fails as loudly as one from a flag.
-func (c *config) check(level, origins, workers, maxUpload string) error {
+func (c *config) check(level, origins, workers, maxUpload, trainTimeout string) error {
 	if c.logFormat != telemetry.LogText && c.logFormat != telemetry.LogJSON {
 		return fmt.Errorf("invalid -log-format %q (env MLGRAPH_LOG_FORMAT): want %s or %s", c.logFormat, telemetry.LogText, telemetry.LogJSON)
 	}
@@ -104,6 +106,9 @@ func (c *config) check(level, origins, workers, maxUpload string) error {
 	}
 	if c.workers, err = strconv.Atoi(workers); err != nil || c.workers < 1 || c.workers > 1024 {
 		return fmt.Errorf("invalid -workers %q (env MLGRAPH_WORKERS): want a whole number from 1 to 1024", workers)
+	}
+	if c.trainTimeout, err = time.ParseDuration(trainTimeout); err != nil || c.trainTimeout < 0 {
+		return fmt.Errorf("invalid -train-timeout %q (env MLGRAPH_TRAIN_TIMEOUT): want a duration such as 30m or 2h, or 0 for none", trainTimeout)
 	}
 	if c.maxUpload, err = parseBytes(maxUpload); err != nil || c.maxUpload < 1 {
 		return fmt.Errorf("invalid -max-upload %q (env MLGRAPH_MAX_UPLOAD): want a size such as 500MB or 2GiB", maxUpload)
@@ -198,7 +203,7 @@ func main() {
 // run serves until ctx is done, then lets in-flight requests finish and
 // closes the database.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits))
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits))
 	if err != nil {
 		return err
 	}
@@ -250,6 +255,7 @@ type app struct {
 type appOptions struct {
 	corsOrigins   []string
 	workers       int
+	trainTimeout  time.Duration
 	maxUpload     int64
 	shutdownGrace time.Duration
 	limits        graph.Limits // default: graph.DefaultLimits()
@@ -288,6 +294,11 @@ func withIntrospection(on bool) appOption {
 // withWorkers sets how many trainings run at once (default: the CPUs).
 func withWorkers(n int) appOption {
 	return func(o *appOptions) { o.workers = n }
+}
+
+// withTrainTimeout bounds one training job (0: no limit).
+func withTrainTimeout(d time.Duration) appOption {
+	return func(o *appOptions) { o.trainTimeout = d }
 }
 
 // withMaxUpload bounds dataset uploads, in bytes.
@@ -368,7 +379,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, MaxUploadBytes: o.maxUpload})
+	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, TrainTimeout: o.trainTimeout, MaxUploadBytes: o.maxUpload})
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
