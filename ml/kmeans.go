@@ -2,6 +2,7 @@ package ml
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -133,9 +134,14 @@ func (m *KMeans) Fit(ctx context.Context, x *mat.Dense, _ []float64, task Task, 
 		if err != nil {
 			return err
 		}
-		if run.inertia < best.inertia {
+		if run.inertia < best.inertia || best.centers == nil && !math.IsNaN(run.inertia) {
 			best = run
 		}
+	}
+	if best.centers == nil {
+		// Only non-finite distances: no run can be compared, and no centre
+		// would be meaningful.
+		return errors.New("fit k-means: distances are not finite")
 	}
 	m.Centers = make([][]float64, m.K)
 	for c := range m.K {

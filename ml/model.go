@@ -112,8 +112,8 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 			continue
 		}
 		for _, i := range rows {
-			if math.IsInf(col.Num[i], 0) {
-				return nil, inputErrorf("feature column %q: row %d is %v; values must be finite", col.Name, i, col.Num[i])
+			if v := col.Num[i]; !math.IsNaN(v) && !usable(v) {
+				return nil, unusableValue("feature", col.Name, i, v)
 			}
 		}
 	}
@@ -238,8 +238,8 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 		}
 		for a, i := range rows {
 			v := target.Num[i]
-			if math.IsInf(v, 0) {
-				return nil, nil, inputErrorf("target column %q: row %d is %v; values must be finite", target.Name, i, v)
+			if !usable(v) {
+				return nil, nil, unusableValue("target", target.Name, i, v)
 			}
 			y[a] = v
 		}

@@ -257,8 +257,15 @@ func softmaxInto(dst, z []float64) {
 		}
 		return
 	}
+	// Normalise by the sum too: with log-likelihoods near 1e12, exp(z −
+	// lse) alone is off from summing to one by the rounding error of z.
+	sum := 0.0
 	for c, v := range z {
 		dst[c] = math.Exp(v - lse)
+		sum += dst[c]
+	}
+	for c := range dst {
+		dst[c] /= sum
 	}
 }
 

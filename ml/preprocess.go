@@ -101,8 +101,8 @@ func fitNumeric(col *Column) (FeatureInfo, error) {
 		case math.IsNaN(v):
 			info.Missing++
 			continue
-		case math.IsInf(v, 0):
-			return info, inputErrorf("feature column %q: row %d is %v; values must be finite", col.Name, i, v)
+		case !usable(v):
+			return info, unusableValue("feature", col.Name, i, v)
 		}
 		values = append(values, v)
 		sum += v
@@ -304,8 +304,8 @@ func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int) err
 			v := col.Num[i]
 			if math.IsNaN(v) {
 				v = e.info.Median
-			} else if math.IsInf(v, 0) {
-				return inputErrorf("feature column %q: row %d is %v; values must be finite", col.Name, i, v)
+			} else if !usable(v) {
+				return unusableValue("feature", col.Name, i, v)
 			}
 			raw.Data[i*raw.Stride+e.at] = (v - e.shift) / e.scale
 		}
@@ -389,4 +389,18 @@ func selectKth(v []float64, k int) float64 {
 	}
 	slices.Sort(v[lo : hi+1])
 	return v[k]
+}
+
+// MaxAbsValue bounds the magnitude of numeric feature and regression target
+// values. Beyond it, squares and sums of squares (variances, normal
+// equations, distances) overflow float64 and every algorithm would learn
+// infinities or NaN; such values are refused with a clear error instead.
+const MaxAbsValue = 1e150
+
+// usable reports whether a present numeric value can be learnt from.
+func usable(v float64) bool { return math.Abs(v) <= MaxAbsValue }
+
+// unusableValue is the error for a value usable refuses.
+func unusableValue(kind, column string, row int, v float64) error {
+	return inputErrorf("%s column %q: row %d is %v; values must be finite and within ±%g", kind, column, row, v, MaxAbsValue)
 }
