@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -504,5 +506,31 @@ func TestWebsocketOrigins(t *testing.T) {
 	_, raw := srv.request("GET", "/metrics", "", nil)
 	if !strings.Contains(string(raw), `mlgraph_http_requests_total{code="101",method="GET",route="/query"} 1`) {
 		t.Errorf("the upgrade is not counted as a 101")
+	}
+}
+
+func TestRemoveStaleUploads(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{"gqlgen-old1", "gqlgen-old2", "gqlgen-fresh", "other-old"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != "gqlgen-fresh" {
+			os.Chtimes(path, old, old)
+		}
+	}
+	n, err := removeStaleUploads(dir, time.Hour)
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d, %v; want 2", n, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	var names []string
+	for _, p := range left {
+		names = append(names, filepath.Base(p))
+	}
+	if strings.Join(names, ",") != "gqlgen-fresh,other-old" {
+		t.Errorf("left %v", names)
 	}
 }

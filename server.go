@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -203,6 +204,11 @@ func main() {
 // run serves until ctx is done, then lets in-flight requests finish and
 // closes the database.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	if n, err := removeStaleUploads(os.TempDir(), time.Hour); err != nil {
+		log.Warn("removing stale upload files", "err", err)
+	} else if n > 0 {
+		log.Info("removed upload files left by an interrupted server", "files", n)
+	}
 	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits))
 	if err != nil {
 		return err
@@ -430,4 +436,27 @@ func (a *app) close() error {
 		return err
 	}
 	return a.store.Close()
+}
+
+// removeStaleUploads deletes the temporary files of multipart uploads (the
+// GraphQL transport spools each uploaded file to dir/gqlgen-*) that have
+// not been written to for maxAge: those of a server that was killed during
+// an upload, which nothing else would remove. A file still being received
+// is written continuously, so it is never that old.
+func removeStaleUploads(dir string, maxAge time.Duration) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "gqlgen-*"))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, path := range matches {
+		info, err := os.Lstat(path)
+		if err != nil || !info.Mode().IsRegular() || time.Since(info.ModTime()) < maxAge {
+			continue
+		}
+		if err := os.Remove(path); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
