@@ -86,7 +86,7 @@ func TestAsyncTrainingAndProgress(t *testing.T) {
 
 // wsClient speaks graphql-transport-ws.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	ctx  context.Context
 }

@@ -25,13 +25,13 @@ import (
 // testServer is a real mlgraph server (httptest) on a real database: an
 // SQLite file, or PostgreSQL with MLGRAPH_TEST_POSTGRES (see testdb).
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	dsn  string
 	app  *app
 	http *httptest.Server
 }
 
-func startServer(t *testing.T, dsn string, opts ...appOption) *testServer {
+func startServer(t testing.TB, dsn string, opts ...appOption) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := openApp(context.Background(), dsn, log, opts...)
@@ -44,7 +44,7 @@ func startServer(t *testing.T, dsn string, opts ...appOption) *testServer {
 }
 
 // newServer starts a server on a new database of its own.
-func newServer(t *testing.T) *testServer {
+func newServer(t testing.TB) *testServer {
 	return startServer(t, testdb.New(t))
 }
 
@@ -132,7 +132,7 @@ func (s *testServer) mustFail(query string, vars map[string]any, code string, fr
 
 // datasetCSV reads testdata/NAME.csv and, with split, appends NAME.split as
 // a column named "split".
-func datasetCSV(t *testing.T, name string, split bool) string {
+func datasetCSV(t testing.TB, name string, split bool) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name+".csv"))
 	if err != nil {
