@@ -299,8 +299,7 @@ func TestGradientBoostingCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	x, y := syntheticRegression(100, 3, 1)
-	m := newGradientBoosting(map[string]any{"nEstimators": 10, "learningRate": 0.1, "maxDepth": 3, "subsample": 1.0,
-		"minSamplesLeaf": 1, "validationFraction": 0.1, "nIterNoChange": 0, "seed": 0})
+	m := estimatorWith(t, "GRADIENT_BOOSTING", map[string]any{"nEstimators": 10})
 	if err := m.Fit(ctx, x, y, Regression, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled fit returned %v", err)
 	}
@@ -309,22 +308,7 @@ func TestGradientBoostingCancelled(t *testing.T) {
 // BenchmarkGradientBoosting fits 100 stages of depth-3 trees on
 // 200,000×20.
 func BenchmarkGradientBoosting(b *testing.B) {
-	const n, p = 200000, 20
-	for _, task := range []Task{Regression, Classification} {
-		b.Run(string(task), func(b *testing.B) {
-			x, y := syntheticRegression(n, p, 1)
-			classes := 0
-			if task == Classification {
-				x, y = syntheticClassification(n, p, 1)
-				classes = 2
-			}
-			for b.Loop() {
-				m := newGradientBoosting(map[string]any{"nEstimators": 100, "learningRate": 0.1, "maxDepth": 3, "subsample": 1.0,
-					"minSamplesLeaf": 1, "validationFraction": 0.1, "nIterNoChange": 0, "seed": 0})
-				if err := m.Fit(context.Background(), x, y, task, classes); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchmarkFit(b, 200000, 20, func() Estimator {
+		return estimatorWith(b, "GRADIENT_BOOSTING", map[string]any{"nEstimators": 100})
+	}, nil)
 }

@@ -188,8 +188,7 @@ func TestRandomForestCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	x, y := syntheticRegression(100, 3, 1)
-	m := newRandomForest(map[string]any{"nEstimators": 10, "maxDepth": 0, "minSamplesSplit": 2, "minSamplesLeaf": 1,
-		"maxFeatures": "auto", "criterion": "gini", "bootstrap": true, "seed": 0})
+	m := estimatorWith(t, "RANDOM_FOREST", map[string]any{"nEstimators": 10})
 	if err := m.Fit(ctx, x, y, Regression, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled fit returned %v", err)
 	}
@@ -198,22 +197,7 @@ func TestRandomForestCancelled(t *testing.T) {
 // BenchmarkRandomForest grows 20 full-depth trees on 200,000×20
 // (classification: √20 = 4 features per split).
 func BenchmarkRandomForest(b *testing.B) {
-	const n, p = 200000, 20
-	for _, task := range []Task{Regression, Classification} {
-		b.Run(string(task), func(b *testing.B) {
-			x, y := syntheticRegression(n, p, 1)
-			classes := 0
-			if task == Classification {
-				x, y = syntheticClassification(n, p, 1)
-				classes = 2
-			}
-			for b.Loop() {
-				m := newRandomForest(map[string]any{"nEstimators": 20, "maxDepth": 0, "minSamplesSplit": 2, "minSamplesLeaf": 1,
-					"maxFeatures": "auto", "criterion": "gini", "bootstrap": true, "seed": 0})
-				if err := m.Fit(context.Background(), x, y, task, classes); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchmarkFit(b, 200000, 20, func() Estimator {
+		return estimatorWith(b, "RANDOM_FOREST", map[string]any{"nEstimators": 20})
+	}, nil)
 }

@@ -1,6 +1,7 @@
 package ml
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -203,4 +204,40 @@ func wantInputError(t testing.TB, err error, parts ...string) {
 
 func relDiff(got, want float64) float64 {
 	return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12)
+}
+
+// estimatorWith builds an algorithm's estimator from its default params
+// with overrides, the way Train resolves them.
+func estimatorWith(tb testing.TB, algorithm string, overrides map[string]any) Estimator {
+	tb.Helper()
+	params, err := ResolveParams(algorithm, overrides)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	alg, _ := lookupAlgorithm(algorithm)
+	return alg.newEstimator(params)
+}
+
+// benchmarkFit fits a new estimator per iteration on synthetic n×p data,
+// for regression and for binary classification.
+func benchmarkFit(b *testing.B, n, p int, newEstimator func() Estimator, report func(b *testing.B, e Estimator)) {
+	for _, task := range []Task{Regression, Classification} {
+		b.Run(string(task), func(b *testing.B) {
+			x, y := syntheticRegression(n, p, 1)
+			classes := 0
+			if task == Classification {
+				x, y = syntheticClassification(n, p, 1)
+				classes = 2
+			}
+			for b.Loop() {
+				e := newEstimator()
+				if err := e.Fit(context.Background(), x, y, task, classes); err != nil {
+					b.Fatal(err)
+				}
+				if report != nil {
+					report(b, e)
+				}
+			}
+		})
+	}
 }

@@ -642,22 +642,6 @@ func TestDecisionTreeCancelled(t *testing.T) {
 
 // BenchmarkDecisionTree grows a full-depth tree on 200,000×20.
 func BenchmarkDecisionTree(b *testing.B) {
-	const n, p = 200000, 20
-	for _, task := range []Task{Regression, Classification} {
-		b.Run(string(task), func(b *testing.B) {
-			x, y := syntheticRegression(n, p, 1)
-			classes := 0
-			if task == Classification {
-				x, y = syntheticClassification(n, p, 1)
-				classes = 2
-			}
-			for b.Loop() {
-				m := &DecisionTree{MinSamplesSplit: 2, MinSamplesLeaf: 1, MaxFeatures: "all", Criterion: "gini"}
-				if err := m.Fit(context.Background(), x, y, task, classes); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(len(m.Tree.Feature)), "nodes")
-			}
-		})
-	}
+	benchmarkFit(b, 200000, 20, func() Estimator { return estimatorWith(b, "DECISION_TREE", nil) },
+		func(b *testing.B, e Estimator) { b.ReportMetric(float64(len(e.(*DecisionTree).Tree.Feature)), "nodes") })
 }
