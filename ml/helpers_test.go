@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testdataDir is the repository's shared test data.
@@ -240,4 +241,34 @@ func benchmarkFit(b *testing.B, n, p int, newEstimator func() Estimator, report 
 			}
 		})
 	}
+}
+
+// fitOnSplit trains cfg on a dataset's train rows (its .split file) and
+// scores the model on the test rows; fit is the training time.
+func fitOnSplit(tb testing.TB, dataset string, cfg TrainConfig) (m *Model, test *Metrics, fit time.Duration) {
+	tb.Helper()
+	features, target := readCSV(tb, dataset)
+	trainRows, testRows := readSplit(tb, dataset)
+	start := time.Now()
+	m = trainOrFatal(tb, cfg, takeColumns(features, trainRows), target.Take(trainRows))
+	fit = time.Since(start)
+	test, err := m.Evaluate(takeColumns(features, testRows), target.Take(testRows))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m, test, fit
+}
+
+// reloaded saves m and loads it back, as the service does.
+func reloaded(tb testing.TB, m *Model) *Model {
+	tb.Helper()
+	data, err := m.MarshalBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loaded, err := LoadModel(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return loaded
 }

@@ -258,14 +258,7 @@ func TestKMeansReproducible(t *testing.T) {
 func TestClusteringModelRoundTrip(t *testing.T) {
 	features, _ := colorDataset(120, 7)
 	m := trainOrFatal(t, TrainConfig{Algorithm: "KMEANS", Params: map[string]any{"k": 4}}, features, nil)
-	data, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, m)
 	if loaded.Task != Clustering || !slices.Equal(loaded.Classes, []string{"0", "1", "2", "3"}) || loaded.Target != "" {
 		t.Errorf("loaded %+v", loaded)
 	}
@@ -279,6 +272,7 @@ func TestClusteringModelRoundTrip(t *testing.T) {
 	if *mb.Inertia != *ma.Inertia || *mb.Silhouette != *ma.Silhouette {
 		t.Errorf("metrics changed after load: %v/%v vs %v/%v", *mb.Inertia, *mb.Silhouette, *ma.Inertia, *ma.Silhouette)
 	}
+	data, _ := m.MarshalBinary()
 	if again, _ := loaded.MarshalBinary(); string(again) != string(data) {
 		t.Error("re-encoding differs")
 	}

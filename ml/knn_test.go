@@ -236,14 +236,7 @@ func TestKNNRoundTrip(t *testing.T) {
 			features = features[1:]
 		}
 		m := trainOrFatal(t, cfg, features, y)
-		data, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		loaded, err := LoadModel(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		loaded := reloaded(t, m)
 		before := predictionValues(t, m, features)
 		var wg sync.WaitGroup
 		for range 3 {
@@ -256,6 +249,7 @@ func TestKNNRoundTrip(t *testing.T) {
 		}
 		wg.Wait()
 
+		data, _ := m.MarshalBinary()
 		s := string(data)
 		for name, enc := range map[string]string{
 			"missing row": strings.Replace(s, `"X":[`, `"X":[1,`, 1),

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -20,15 +19,7 @@ import (
 func TestLinearSVMMatchesSklearn(t *testing.T) {
 	for _, dataset := range []string{"iris", "wine", "breast_cancer", "digits"} {
 		t.Run(dataset, func(t *testing.T) {
-			features, target := readCSV(t, dataset)
-			train, test := readSplit(t, dataset)
-			start := time.Now()
-			m := trainOrFatal(t, TrainConfig{Algorithm: "LINEAR_SVM", Task: Classification}, takeColumns(features, train), target.Take(train))
-			fit := time.Since(start)
-			metrics, err := m.Evaluate(takeColumns(features, test), target.Take(test))
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, metrics, fit := fitOnSplit(t, dataset, TrainConfig{Algorithm: "LINEAR_SVM", Task: Classification})
 			want := sklearnMetric(t, dataset, "linear_svc", "accuracy")
 			if *metrics.Accuracy < want-0.02 {
 				t.Errorf("test accuracy %.4f, sklearn %.4f", *metrics.Accuracy, want)
@@ -203,14 +194,7 @@ func TestFitTemperature(t *testing.T) {
 func TestLinearSVMRoundTrip(t *testing.T) {
 	features, target := readCSV(t, "wine")
 	m := trainOrFatal(t, TrainConfig{Algorithm: "LINEAR_SVM", Params: map[string]any{"loss": "hinge"}}, features, target)
-	data, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, m)
 	before, _ := m.Predict(features)
 	after, err := loaded.Predict(features)
 	if err != nil {

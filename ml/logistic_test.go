@@ -592,14 +592,7 @@ func TestLogisticL1Limits(t *testing.T) {
 	}
 
 	m = trainOrFatal(t, TrainConfig{Algorithm: "LOGISTIC_REGRESSION", Params: map[string]any{"penalty": "elasticnet", "l1Ratio": 0.8}}, features, target)
-	data, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, m)
 	want, _ := m.Predict(features)
 	got, err := loaded.Predict(features)
 	if err != nil {

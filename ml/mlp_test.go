@@ -458,14 +458,7 @@ func TestMLPSaveLoad(t *testing.T) {
 		t.Run(tc.dataset, func(t *testing.T) {
 			features, target := readCSV(t, tc.dataset)
 			m := trainOrFatal(t, TrainConfig{Algorithm: "MLP", Params: tc.params}, features, target)
-			data, err := m.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := LoadModel(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			loaded := reloaded(t, m)
 			before, after := predictionValues(t, m, features), predictionValues(t, loaded, features)
 			for i := range before {
 				if math.Float64bits(before[i]) != math.Float64bits(after[i]) {
@@ -476,6 +469,7 @@ func TestMLPSaveLoad(t *testing.T) {
 				t.Error("loss curve changed")
 			}
 
+			data, _ := m.MarshalBinary()
 			corrupt := func(edit func(est map[string]any)) error {
 				var env map[string]any
 				if err := json.Unmarshal(data, &env); err != nil {

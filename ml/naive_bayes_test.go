@@ -121,17 +121,11 @@ func TestNaiveBayesRoundTrip(t *testing.T) {
 			cols = features[1:]
 		}
 		m := trainOrFatal(t, TrainConfig{Algorithm: "NAIVE_BAYES", Params: map[string]any{"kind": kind}}, cols, target)
-		data, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		loaded, err := LoadModel(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		loaded := reloaded(t, m)
 		if before, after := predictionValues(t, m, cols), predictionValues(t, loaded, cols); !slices.Equal(before, after) {
 			t.Errorf("%s: predictions changed after load", kind)
 		}
+		data, _ := m.MarshalBinary()
 		s := string(data)
 		corrupt := map[string]string{
 			"class counts": strings.Replace(s, `"ClassCount":[`, `"ClassCount":[1,`, 1),

@@ -247,14 +247,7 @@ func linearRoundTrip(t *testing.T, algorithm string, params map[string]any) {
 	t.Helper()
 	features, target := readCSV(t, "diabetes")
 	m := trainOrFatal(t, TrainConfig{Algorithm: algorithm, Params: params}, features, target)
-	data, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, m)
 	want, err := m.Predict(features)
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +267,7 @@ func linearRoundTrip(t *testing.T, algorithm string, params map[string]any) {
 		}
 	}
 
+	data, _ := m.MarshalBinary()
 	var env map[string]any
 	if err := json.Unmarshal(data, &env); err != nil {
 		t.Fatal(err)

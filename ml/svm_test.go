@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -20,15 +19,7 @@ import (
 func TestSVMMatchesSklearn(t *testing.T) {
 	for _, dataset := range []string{"iris", "wine", "breast_cancer", "digits"} {
 		t.Run(dataset, func(t *testing.T) {
-			features, target := readCSV(t, dataset)
-			train, test := readSplit(t, dataset)
-			start := time.Now()
-			m := trainOrFatal(t, TrainConfig{Algorithm: "SVM", Task: Classification}, takeColumns(features, train), target.Take(train))
-			fit := time.Since(start)
-			metrics, err := m.Evaluate(takeColumns(features, test), target.Take(test))
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, metrics, fit := fitOnSplit(t, dataset, TrainConfig{Algorithm: "SVM", Task: Classification})
 			want := sklearnMetric(t, dataset, "svc_rbf", "accuracy")
 			if *metrics.Accuracy < want-0.02 {
 				t.Errorf("test accuracy %.4f, sklearn %.4f", *metrics.Accuracy, want)
@@ -327,14 +318,7 @@ func svmBlobs(n, p, k int, seed uint64) (*mat.Dense, []float64) {
 func TestSVMRoundTrip(t *testing.T) {
 	features, target := readCSV(t, "wine")
 	m := trainOrFatal(t, TrainConfig{Algorithm: "SVM", Params: map[string]any{"kernel": "poly", "gamma": 0.1}}, features, target)
-	data, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := reloaded(t, m)
 	before, err := m.Predict(features)
 	if err != nil {
 		t.Fatal(err)
