@@ -119,15 +119,7 @@ func algorithms() []model.AlgorithmInfo {
 
 // trainRequest maps trainModel's input to the service's request.
 func trainRequest(input model.TrainModelInput) (service.TrainRequest, error) {
-	req := service.TrainRequest{
-		DatasetID: input.DatasetID,
-		Target:    deref(input.Target),
-		Features:  input.Features,
-		Algorithm: input.Algorithm,
-		Task:      deref(input.Task),
-		Split:     splitRequest(input.Split),
-		Name:      input.Name,
-	}
+	req := trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name)
 	var err error
 	if req.Params, err = object("params", input.Params); err != nil {
 		return req, err
@@ -140,15 +132,7 @@ func trainRequest(input model.TrainModelInput) (service.TrainRequest, error) {
 
 func tuneRequest(input model.TuneModelInput) (service.TuneRequest, error) {
 	req := service.TuneRequest{
-		Train: service.TrainRequest{
-			DatasetID: input.DatasetID,
-			Target:    deref(input.Target),
-			Features:  input.Features,
-			Algorithm: input.Algorithm,
-			Task:      deref(input.Task),
-			Split:     splitRequest(input.Split),
-			Name:      input.Name,
-		},
+		Train:  trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name),
 		Metric: deref(input.Metric),
 		Folds:  derefOr(input.Folds, 5),
 		Seed:   int64(derefOr(input.Seed, 0)),
@@ -172,19 +156,27 @@ func tuneRequest(input model.TuneModelInput) (service.TuneRequest, error) {
 
 func compareRequest(input model.CompareModelsInput) (service.CompareRequest, error) {
 	req := service.CompareRequest{
-		Base: service.TrainRequest{
-			DatasetID: input.DatasetID,
-			Target:    deref(input.Target),
-			Features:  input.Features,
-			Task:      deref(input.Task),
-			Split:     splitRequest(input.Split),
-		},
+		Base:       trainFields(input.DatasetID, input.Target, input.Features, "", input.Task, input.Split, nil),
 		Algorithms: input.Algorithms,
 		Metric:     deref(input.Metric),
 	}
 	var err error
 	req.Params, err = object("params", input.Params)
 	return req, err
+}
+
+// trainFields is the part of a training request that trainModel,
+// tuneModel and compareModels share.
+func trainFields(datasetID string, target *string, features []string, algorithm string, task *string, split *model.SplitInput, name *string) service.TrainRequest {
+	return service.TrainRequest{
+		DatasetID: datasetID,
+		Target:    deref(target),
+		Features:  features,
+		Algorithm: algorithm,
+		Task:      deref(task),
+		Split:     splitRequest(split),
+		Name:      name,
+	}
 }
 
 func splitRequest(s *model.SplitInput) service.SplitRequest {

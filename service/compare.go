@@ -127,18 +127,14 @@ func (s *Service) Leaderboard(ctx context.Context, modelIDs []string, metricEnum
 	ids := make([]int64, len(modelIDs))
 	var task ml.Task
 	for i, id := range modelIDs {
-		n, err := ParseID("model", id)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := s.store.GetModel(ctx, n)
+		rec, err := s.Model(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		if i > 0 && ml.Task(rec.Task) != task {
 			return nil, apperr.BadInputf("model %s is a %s model but model %s is %s: a leaderboard ranks one task", id, rec.Task, modelIDs[0], task)
 		}
-		ids[i], task = n, ml.Task(rec.Task)
+		ids[i], task = rec.ID, ml.Task(rec.Task)
 	}
 	metric, err := chooseMetric(metricEnumName, task)
 	if err != nil {

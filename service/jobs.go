@@ -423,14 +423,11 @@ const subscriptionBuffer = 16
 // CANCELLED: first its current state, then each change. The channel closes
 // after the last event or when ctx is done.
 func (s *Service) Subscribe(ctx context.Context, id string) (<-chan Event, error) {
-	n, err := ParseID("model", id)
+	rec, err := s.Model(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.store.GetModel(ctx, n)
-	if err != nil {
-		return nil, err
-	}
+	n := rec.ID
 	out := make(chan Event, subscriptionBuffer+1)
 	q := s.jobs
 	q.mu.Lock()
