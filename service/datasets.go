@@ -94,28 +94,36 @@ func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Colum
 	return d, nil
 }
 
-// previewRows encodes the first n rows as JSON objects of column name to
-// value (a number, a string, or null when missing).
+// previewRows encodes the first n rows (see recordsJSON).
 func previewRows(cols []*ml.Column, n int) (json.RawMessage, error) {
-	n = min(n, cols[0].Len())
-	rows := make([]map[string]any, n)
+	rows := make([]int, min(n, cols[0].Len()))
 	for i := range rows {
-		row := make(map[string]any, len(cols))
+		rows[i] = i
+	}
+	return recordsJSON(cols, rows)
+}
+
+// recordsJSON encodes rows of cols as JSON objects of column name to value:
+// a number, a string, or null when missing.
+func recordsJSON(cols []*ml.Column, rows []int) (json.RawMessage, error) {
+	records := make([]map[string]any, len(rows))
+	for a, i := range rows {
+		record := make(map[string]any, len(cols))
 		for _, c := range cols {
 			switch {
 			case c.IsMissing(i):
-				row[c.Name] = nil
+				record[c.Name] = nil
 			case c.Type == ml.Numeric:
-				row[c.Name] = c.Num[i]
+				record[c.Name] = c.Num[i]
 			default:
-				row[c.Name] = c.Text(i)
+				record[c.Name] = c.Text(i)
 			}
 		}
-		rows[i] = row
+		records[a] = record
 	}
-	b, err := json.Marshal(rows)
+	b, err := json.Marshal(records)
 	if err != nil {
-		return nil, fmt.Errorf("encode preview: %w", err)
+		return nil, fmt.Errorf("encode records: %w", err)
 	}
 	return b, nil
 }

@@ -41,26 +41,11 @@ type Contribution struct {
 func backgroundSample(features []*ml.Column) (json.RawMessage, error) {
 	n := features[0].Len()
 	step := max(1, n/backgroundRows)
-	var records []map[string]any
-	for i := 0; i < n && len(records) < backgroundRows; i += step {
-		r := make(map[string]any, len(features))
-		for _, c := range features {
-			switch {
-			case c.IsMissing(i):
-				r[c.Name] = nil
-			case c.Type == ml.Numeric:
-				r[c.Name] = c.Num[i]
-			default:
-				r[c.Name] = c.Text(i)
-			}
-		}
-		records = append(records, r)
+	var rows []int
+	for i := 0; i < n && len(rows) < backgroundRows; i += step {
+		rows = append(rows, i)
 	}
-	b, err := json.Marshal(records)
-	if err != nil {
-		return nil, fmt.Errorf("encode background sample: %w", err)
-	}
-	return b, nil
+	return recordsJSON(features, rows)
 }
 
 // Explain explains a prediction's rows, keeping each row's topK largest
