@@ -367,6 +367,13 @@ func (m *Model) clusters(x *mat.Dense) []int {
 // in the model's design space (standardised features, see
 // ClusteringMetrics).
 func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
+	return m.EvaluateOutput(features, target, nil)
+}
+
+// EvaluateOutput is Evaluate for predictions already made: out must be
+// m.Predict(features) (nil: predict now). It saves predicting twice when
+// the caller needs the predictions too.
+func (m *Model) EvaluateOutput(features []*Column, target *Column, out *Output) (*Metrics, error) {
 	if m.Task == Clustering {
 		return m.evaluateClusters(features, target)
 	}
@@ -396,9 +403,11 @@ func (m *Model) Evaluate(features []*Column, target *Column) (*Metrics, error) {
 	}
 	// Predict every row so that errors name the caller's row numbers, then
 	// keep the rows that have a target.
-	out, err := m.Predict(features)
-	if err != nil {
-		return nil, err
+	if out == nil {
+		var err error
+		if out, err = m.Predict(features); err != nil {
+			return nil, err
+		}
 	}
 	if m.Task == Regression {
 		yTrue, yPred := make([]float64, len(rows)), make([]float64, len(rows))

@@ -133,7 +133,7 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 		return nil, fmt.Errorf("predict test rows: %w", err)
 	}
 	perRow := float64(time.Since(start).Nanoseconds()) / 1e3 / float64(max(plan.split.TestRows, 1))
-	testMetrics, err := fitted.Evaluate(plan.testX, plan.testY)
+	testMetrics, err := fitted.EvaluateOutput(plan.testX, plan.testY, testOut)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate on test rows: %w", err)
 	}
