@@ -64,7 +64,7 @@ func (s *testServer) upload(query string, vars map[string]any, fileVar, filename
 	part, _ := w.CreateFormFile("0", filename)
 	part.Write(content)
 	w.Close()
-	resp, err := http.Post(s.http.URL+"/query", w.FormDataContentType(), &body)
+	resp, err := s.send(w.FormDataContentType(), &body)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -99,7 +99,11 @@ func (s *testServer) dialWS(ctx context.Context) *wsClient {
 		s.t.Fatalf("dial %s: %v", url, err)
 	}
 	c := &wsClient{t: s.t, conn: conn, ctx: ctx}
-	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	payload := map[string]any{}
+	if s.key != "" {
+		payload["Authorization"] = "Bearer " + s.key
+	}
+	c.send(map[string]any{"type": "connection_init", "payload": payload})
 	if msg := c.read(); msg.Type != "connection_ack" {
 		s.t.Fatalf("after connection_init: %+v", msg)
 	}

@@ -24,6 +24,9 @@ func (s *testServer) post(body string, chunked bool) (int, gqlResponse) {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if s.key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.key)
+	}
 	if chunked && req.ContentLength != -1 {
 		req.ContentLength = -1
 	}

@@ -29,6 +29,28 @@ type testServer struct {
 	dsn  string
 	app  *app
 	http *httptest.Server
+	// key, if set, is sent as the bearer API key (see as).
+	key string
+}
+
+// as returns a client of the same server that sends key as its API key.
+func (s *testServer) as(key string) *testServer {
+	c := *s
+	c.key = key
+	return &c
+}
+
+// send posts a request body to /query with s's API key.
+func (s *testServer) send(contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, s.http.URL+"/query", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if s.key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.key)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func startServer(t testing.TB, dsn string, opts ...appOption) *testServer {
@@ -82,7 +104,7 @@ type gqlResponse struct {
 func (s *testServer) do(query string, vars map[string]any) gqlResponse {
 	s.t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post(s.http.URL+"/query", "application/json", bytes.NewReader(body))
+	resp, err := s.send("application/json", bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatalf("post: %v", err)
 	}

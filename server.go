@@ -48,6 +48,8 @@ type config struct {
 	trainTimeout time.Duration // time limit of one training job; 0: none
 	maxUpload    int64         // largest dataset upload, in bytes
 	limits       graph.Limits
+	authMode     service.AuthMode
+	rateLimit    float64 // requests per second per API key (or client without one); 0: none
 }
 
 // parseConfig reads the flags in args over the environment defaults and
@@ -56,7 +58,7 @@ type config struct {
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
 	var level, origins, workers, maxUpload, trainTimeout string
-	var maxBody, maxComplexity, maxDepth, timeout, introspection string
+	var maxBody, maxComplexity, maxDepth, timeout, introspection, rateLimit string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr("MLGRAPH_ADDR", ":8080"), "listen address (env MLGRAPH_ADDR)")
@@ -71,6 +73,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&maxDepth, "max-depth", envOr("MLGRAPH_MAX_DEPTH", strconv.Itoa(graph.DefaultMaxDepth)), "deepest GraphQL selection, fragments included (env MLGRAPH_MAX_DEPTH)")
 	fs.StringVar(&trainTimeout, "train-timeout", envOr("MLGRAPH_TRAIN_TIMEOUT", "2h"), "time limit of one training job (a FAILED model past it), e.g. 30m; 0: none (env MLGRAPH_TRAIN_TIMEOUT)")
 	fs.StringVar(&timeout, "request-timeout", envOr("MLGRAPH_REQUEST_TIMEOUT", graph.DefaultRequestTimeout.String()), "time limit of a GraphQL query or mutation, e.g. 30s; 0: none; subscriptions and started trainings are not bound by it (env MLGRAPH_REQUEST_TIMEOUT)")
+	fs.StringVar(&c.authMode, "auth", envOr("MLGRAPH_AUTH", service.AuthAuto), "when requests need an API key: auto (once any key exists), required, or off (development only) (env MLGRAPH_AUTH)")
+	fs.StringVar(&rateLimit, "rate-limit", envOr("MLGRAPH_RATE_LIMIT", "0"), "requests per second allowed to each API key without a limit of its own (and to each client address without a key); 0: no limit (env MLGRAPH_RATE_LIMIT)")
 	introspection = envOr("MLGRAPH_INTROSPECTION", "true")
 	fs.Var(boolText{&introspection}, "introspection", "allow GraphQL introspection (__schema, __type); the playground at / needs it (env MLGRAPH_INTROSPECTION)")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +89,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	err := c.check(level, origins, workers, maxUpload, trainTimeout)
 	if err == nil {
 		err = c.checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection)
+	}
+	if err == nil {
+		err = c.checkAuth(rateLimit)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -138,6 +145,20 @@ func (c *config) checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspe
 	return nil
 }
 
+// checkAuth validates the authentication settings.
+func (c *config) checkAuth(rateLimit string) error {
+	switch c.authMode {
+	case service.AuthAuto, service.AuthRequired, service.AuthOff:
+	default:
+		return fmt.Errorf("invalid -auth %q (env MLGRAPH_AUTH): want auto, required or off", c.authMode)
+	}
+	var err error
+	if c.rateLimit, err = strconv.ParseFloat(rateLimit, 64); err != nil || math.IsNaN(c.rateLimit) || c.rateLimit < 0 || c.rateLimit > 1e6 {
+		return fmt.Errorf("invalid -rate-limit %q (env MLGRAPH_RATE_LIMIT): want requests per second from 0 (no limit) to 1000000", rateLimit)
+	}
+	return nil
+}
+
 // boolText is a boolean flag kept as text (-introspection alone means
 // true), so that check can reject a bad environment value like a bad flag.
 type boolText struct{ p *string }
@@ -181,6 +202,9 @@ func envOr(name, fallback string) string {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "keys" {
+		os.Exit(runKeys(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -209,11 +233,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	} else if n > 0 {
 		log.Info("removed upload files left by an interrupted server", "files", n)
 	}
-	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits))
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits),
+		withAuth(cfg.authMode), withRateLimit(cfg.rateLimit))
 	if err != nil {
 		return err
 	}
 	defer app.close()
+	logAuthMode(ctx, log, app.service)
 
 	srv := &http.Server{
 		Addr:              cfg.addr,
@@ -238,6 +264,22 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// logAuthMode says at start whether requests need an API key: loudly when
+// they do not.
+func logAuthMode(ctx context.Context, log *slog.Logger, svc *service.Service) {
+	required, err := svc.AuthRequired(ctx)
+	switch {
+	case err != nil:
+		log.Error("cannot tell whether API keys exist: requests will be refused until the database answers", "err", err)
+	case svc.AuthMode() == service.AuthOff:
+		log.Warn("AUTHENTICATION IS OFF (-auth=off): anyone who can reach this server can read, train, predict and delete everything. For development only.")
+	case !required:
+		log.Warn("AUTHENTICATION IS OFF until the first API key exists (-auth=auto): anyone who can reach this server can do anything. Make a key with: mlgraph keys create --scope admin")
+	default:
+		log.Info("authentication on: requests need an API key", "auth", svc.AuthMode())
+	}
 }
 
 func displayAddr(addr string) string {
@@ -265,6 +307,18 @@ type appOptions struct {
 	maxUpload     int64
 	shutdownGrace time.Duration
 	limits        graph.Limits // default: graph.DefaultLimits()
+	authMode      service.AuthMode
+	rateLimit     float64
+}
+
+// withAuth sets when requests need an API key (default auto).
+func withAuth(mode service.AuthMode) appOption {
+	return func(o *appOptions) { o.authMode = mode }
+}
+
+// withRateLimit sets the default requests per second per API key.
+func withRateLimit(r float64) appOption {
+	return func(o *appOptions) { o.rateLimit = r }
 }
 
 // withLimits sets all the GraphQL request limits.
@@ -385,13 +439,21 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, TrainTimeout: o.trainTimeout, MaxUploadBytes: o.maxUpload})
+	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, TrainTimeout: o.trainTimeout, MaxUploadBytes: o.maxUpload,
+		AuthMode: o.authMode, RateLimit: o.rateLimit})
 
+	// The API's routes need a key when authentication is on; the
+	// playground page, health check and metrics do not.
+	authenticate := graph.Authenticate(svc, log)
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
-		graph.WithWebsocketOrigins(httpx.WebsocketOriginPatterns(o.corsOrigins))))
+	mux.Handle("/query", authenticate(graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
+		graph.WithWebsocketOrigins(httpx.WebsocketOriginPatterns(o.corsOrigins)))))
 	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
-	mux.HandleFunc("GET /models/{id}/report.svg", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /models/{id}/report.svg", authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := graph.HasScope(r.Context(), svc, service.ScopeRead); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
 		svg, err := svc.ReportSVG(r.Context(), r.PathValue("id"))
 		switch {
 		case apperr.CodeOf(err) == apperr.NotFound || (err == nil && svg == nil):
@@ -403,7 +465,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 			w.Header().Set("Content-Type", "image/svg+xml")
 			w.Write(svg)
 		}
-	})
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -217,3 +217,13 @@ func derefOr[T any](p *T, fallback T) T {
 	}
 	return *p
 }
+
+// values copies the pointed-to values of ps, for lists whose schema
+// elements gqlgen binds by value.
+func values[T any](ps []*T) []T {
+	out := make([]T, len(ps))
+	for i, p := range ps {
+		out[i] = *p
+	}
+	return out
+}

@@ -46,6 +46,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Auth func(ctx context.Context, obj any, next graphql.Resolver, scope *string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -54,6 +55,18 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Params      func(childComplexity int) int
 		Tasks       func(childComplexity int) int
+	}
+
+	ApiKey struct {
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Prefix     func(childComplexity int) int
+		Project    func(childComplexity int) int
+		RateLimit  func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+		Scopes     func(childComplexity int) int
 	}
 
 	CategoryCount struct {
@@ -97,6 +110,11 @@ type ComplexityRoot struct {
 		Matrix func(childComplexity int) int
 	}
 
+	CreatedApiKey struct {
+		APIKey func(childComplexity int) int
+		Key    func(childComplexity int) int
+	}
+
 	CrossValidation struct {
 		FoldMetrics func(childComplexity int) int
 		Folds       func(childComplexity int) int
@@ -113,6 +131,7 @@ type ComplexityRoot struct {
 		Models    func(childComplexity int, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) int
 		Name      func(childComplexity int) int
 		Preview   func(childComplexity int, first *int) int
+		Project   func(childComplexity int) int
 		RowCount  func(childComplexity int) int
 	}
 
@@ -216,6 +235,7 @@ type ComplexityRoot struct {
 		PredictionMicrosPerRow func(childComplexity int) int
 		Predictions            func(childComplexity int, first *int, after *string) int
 		Progress               func(childComplexity int) int
+		Project                func(childComplexity int) int
 		Report                 func(childComplexity int) int
 		Split                  func(childComplexity int) int
 		Status                 func(childComplexity int) int
@@ -241,11 +261,13 @@ type ComplexityRoot struct {
 	Mutation struct {
 		CancelTraining func(childComplexity int, id string) int
 		CompareModels  func(childComplexity int, input model.CompareModelsInput, wait *bool) int
+		CreateAPIKey   func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateDataset  func(childComplexity int, input model.CreateDatasetInput) int
 		DeleteDataset  func(childComplexity int, id string) int
 		DeleteModel    func(childComplexity int, id string) int
 		Predict        func(childComplexity int, input model.PredictInput) int
 		PredictDataset func(childComplexity int, modelID string, datasetID string, name *string) int
+		RevokeAPIKey   func(childComplexity int, id string) int
 		TrainModel     func(childComplexity int, input model.TrainModelInput, wait *bool) int
 		TuneModel      func(childComplexity int, input model.TuneModelInput, wait *bool) int
 		UploadDataset  func(childComplexity int, name string, file graphql.Upload) int
@@ -294,12 +316,14 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APIKeys     func(childComplexity int) int
 		Algorithms  func(childComplexity int) int
 		Dataset     func(childComplexity int, id string) int
 		Datasets    func(childComplexity int, first *int, after *string, filter *model.DatasetFilter, orderBy *model.DatasetOrder) int
 		Leaderboard func(childComplexity int, modelIds []string, metric *string) int
 		Model       func(childComplexity int, id string) int
 		Models      func(childComplexity int, first *int, after *string, datasetID *string, filter *model.ModelFilter, orderBy *model.ModelOrder) int
+		Viewer      func(childComplexity int) int
 	}
 
 	Split struct {
@@ -345,6 +369,13 @@ type ComplexityRoot struct {
 		Folds     func(childComplexity int) int
 		Metric    func(childComplexity int) int
 		Trials    func(childComplexity int) int
+	}
+
+	Viewer struct {
+		AuthMode      func(childComplexity int) int
+		Authenticated func(childComplexity int) int
+		Project       func(childComplexity int) int
+		Scopes        func(childComplexity int) int
 	}
 }
 
@@ -393,6 +424,8 @@ type MutationResolver interface {
 	DeleteModel(ctx context.Context, id string) (string, error)
 	Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error)
 	PredictDataset(ctx context.Context, modelID string, datasetID string, name *string) (*store.Dataset, error)
+	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) (*store.APIKey, error)
 }
 type PredictionResolver interface {
 	Model(ctx context.Context, obj *service.Prediction) (*store.Model, error)
@@ -406,6 +439,8 @@ type QueryResolver interface {
 	Model(ctx context.Context, id string) (*store.Model, error)
 	Algorithms(ctx context.Context) ([]model.AlgorithmInfo, error)
 	Leaderboard(ctx context.Context, modelIds []string, metric *string) (*service.Leaderboard, error)
+	Viewer(ctx context.Context) (*service.Viewer, error)
+	APIKeys(ctx context.Context) ([]store.APIKey, error)
 }
 type SubscriptionResolver interface {
 	TrainingProgress(ctx context.Context, modelID string) (<-chan *service.Event, error)
@@ -464,6 +499,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlgorithmInfo.Tasks(childComplexity), true
+
+	case "ApiKey.createdAt":
+		if e.ComplexityRoot.ApiKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.CreatedAt(childComplexity), true
+	case "ApiKey.id":
+		if e.ComplexityRoot.ApiKey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.ID(childComplexity), true
+	case "ApiKey.lastUsedAt":
+		if e.ComplexityRoot.ApiKey.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.LastUsedAt(childComplexity), true
+	case "ApiKey.name":
+		if e.ComplexityRoot.ApiKey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Name(childComplexity), true
+	case "ApiKey.prefix":
+		if e.ComplexityRoot.ApiKey.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Prefix(childComplexity), true
+	case "ApiKey.project":
+		if e.ComplexityRoot.ApiKey.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Project(childComplexity), true
+	case "ApiKey.rateLimit":
+		if e.ComplexityRoot.ApiKey.RateLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.RateLimit(childComplexity), true
+	case "ApiKey.revokedAt":
+		if e.ComplexityRoot.ApiKey.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.RevokedAt(childComplexity), true
+	case "ApiKey.scopes":
+		if e.ComplexityRoot.ApiKey.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Scopes(childComplexity), true
 
 	case "CategoryCount.count":
 		if e.ComplexityRoot.CategoryCount.Count == nil {
@@ -609,6 +699,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConfusionMatrix.Matrix(childComplexity), true
 
+	case "CreatedApiKey.apiKey":
+		if e.ComplexityRoot.CreatedApiKey.APIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiKey.APIKey(childComplexity), true
+	case "CreatedApiKey.key":
+		if e.ComplexityRoot.CreatedApiKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiKey.Key(childComplexity), true
+
 	case "CrossValidation.foldMetrics":
 		if e.ComplexityRoot.CrossValidation.FoldMetrics == nil {
 			break
@@ -692,6 +795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Preview(childComplexity, args["first"].(*int)), true
+	case "Dataset.project":
+		if e.ComplexityRoot.Dataset.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Project(childComplexity), true
 	case "Dataset.rowCount":
 		if e.ComplexityRoot.Dataset.RowCount == nil {
 			break
@@ -1143,6 +1252,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Progress(childComplexity), true
+	case "Model.project":
+		if e.ComplexityRoot.Model.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Project(childComplexity), true
 	case "Model.report":
 		if e.ComplexityRoot.Model.Report == nil {
 			break
@@ -1252,6 +1367,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompareModels(childComplexity, args["input"].(model.CompareModelsInput), args["wait"].(*bool)), true
+	case "Mutation.createApiKey":
+		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
 	case "Mutation.createDataset":
 		if e.ComplexityRoot.Mutation.CreateDataset == nil {
 			break
@@ -1307,6 +1433,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PredictDataset(childComplexity, args["modelId"].(string), args["datasetId"].(string), args["name"].(*string)), true
+	case "Mutation.revokeApiKey":
+		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
 	case "Mutation.trainModel":
 		if e.ComplexityRoot.Mutation.TrainModel == nil {
 			break
@@ -1496,6 +1633,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PredictionOutput.Value(childComplexity), true
 
+	case "Query.apiKeys":
+		if e.ComplexityRoot.Query.APIKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.APIKeys(childComplexity), true
 	case "Query.algorithms":
 		if e.ComplexityRoot.Query.Algorithms == nil {
 			break
@@ -1558,6 +1701,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Models(childComplexity, args["first"].(*int), args["after"].(*string), args["datasetId"].(*string), args["filter"].(*model.ModelFilter), args["orderBy"].(*model.ModelOrder)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "Split.column":
 		if e.ComplexityRoot.Split.Column == nil {
@@ -1732,6 +1881,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Tuning.Trials(childComplexity), true
 
+	case "Viewer.authMode":
+		if e.ComplexityRoot.Viewer.AuthMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.AuthMode(childComplexity), true
+	case "Viewer.authenticated":
+		if e.ComplexityRoot.Viewer.Authenticated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Authenticated(childComplexity), true
+	case "Viewer.project":
+		if e.ComplexityRoot.Viewer.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Project(childComplexity), true
+	case "Viewer.scopes":
+		if e.ComplexityRoot.Viewer.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Scopes(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1742,6 +1916,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CompareModelsInput", ec.unmarshalInputCompareModelsInput),
+			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateDatasetInput", ec.unmarshalInputCreateDatasetInput),
 			graphql.NewInputUnmarshaler("CrossValidateInput", ec.unmarshalInputCrossValidateInput),
 			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
@@ -1851,8 +2026,16 @@ mlgraph: upload datasets, train models, evaluate them and get predictions.
 
 Every list is a Relay cursor connection, newest first. Errors carry
 ` + "`" + `extensions.code` + "`" + `: BAD_USER_INPUT (the request is wrong; the message names
-the field, row or column), NOT_FOUND (an id that does not exist) or
+the field, row or column), NOT_FOUND (an id that does not exist, or belongs
+to another project), UNAUTHENTICATED (no valid API key where one is
+needed), FORBIDDEN (the key lacks the field's scope), RATE_LIMITED (retry
+after the ` + "`" + `Retry-After` + "`" + ` header's seconds), TIMEOUT, or
 INTERNAL_SERVER_ERROR (our fault; details are in the server log).
+
+With authentication on, every request sends ` + "`" + `Authorization: Bearer <key>` + "`" + `
+(subscriptions: in the websocket's ` + "`" + `connection_init` + "`" + ` payload). A key belongs
+to a project and sees only its datasets and models; the ` + "`" + `@auth` + "`" + ` directive
+on each field names the scope it needs.
 """
 schema {
   query: Query
@@ -1869,20 +2052,43 @@ scalar JSON
 "A file sent with the GraphQL multipart request spec."
 scalar Upload
 
+"""
+The field needs an API key with ` + "`" + `scope` + "`" + ` (ADMIN includes every scope), or
+any valid key when no scope is given. Applies only while authentication is
+on.
+"""
+directive @auth(scope: Scope) on FIELD_DEFINITION
+
+"What an API key may do."
+enum Scope {
+  "Queries and subscriptions: read datasets, models and predictions."
+  READ
+  "Predictions (` + "`" + `predict` + "`" + `)."
+  PREDICT
+  "Datasets and training: create and upload datasets, train, tune, compare, cancel, predictDataset."
+  TRAIN
+  "API keys and deletes, and everything the other scopes allow."
+  ADMIN
+}
+
 type Query {
   "Datasets, newest first unless orderBy says otherwise. ` + "`" + `first` + "`" + ` defaults to 20 and is capped at 100."
-  datasets(first: Int, after: String, filter: DatasetFilter, orderBy: DatasetOrder): DatasetConnection!
-  dataset(id: ID!): Dataset
+  datasets(first: Int, after: String, filter: DatasetFilter, orderBy: DatasetOrder): DatasetConnection! @auth(scope: READ)
+  dataset(id: ID!): Dataset @auth(scope: READ)
   "Models, newest first unless orderBy says otherwise, optionally only those trained on one dataset."
-  models(first: Int, after: String, datasetId: ID, filter: ModelFilter, orderBy: ModelOrder): ModelConnection!
-  model(id: ID!): Model
+  models(first: Int, after: String, datasetId: ID, filter: ModelFilter, orderBy: ModelOrder): ModelConnection! @auth(scope: READ)
+  model(id: ID!): Model @auth(scope: READ)
   "The algorithms ` + "`" + `trainModel` + "`" + ` accepts, with their tasks and parameters (for building forms)."
-  algorithms: [AlgorithmInfo!]!
+  algorithms: [AlgorithmInfo!]! @auth(scope: READ)
   """
   Rank existing models of one task by a metric on their test rows, for
   example the models of an unfinished ` + "`" + `compareModels` + "`" + ` once they are trained.
   """
-  leaderboard(modelIds: [ID!]!, metric: Metric): Leaderboard!
+  leaderboard(modelIds: [ID!]!, metric: Metric): Leaderboard! @auth(scope: READ)
+  "Who the request acts for: its key's project and scopes."
+  viewer: Viewer! @auth
+  "The API keys of the caller's project (every key with authentication off), oldest first."
+  apiKeys: [ApiKey!]! @auth(scope: ADMIN)
 }
 
 type Subscription {
@@ -1891,20 +2097,20 @@ type Subscription {
   its state at once, then every status change and progress update, until it
   is READY, FAILED or CANCELLED.
   """
-  trainingProgress(modelId: ID!): TrainingEvent!
+  trainingProgress(modelId: ID!): TrainingEvent! @auth(scope: READ)
 }
 
 type Mutation {
   "Parse CSV text (header row first) into a stored dataset; column types are inferred."
-  createDataset(input: CreateDatasetInput!): Dataset!
+  createDataset(input: CreateDatasetInput!): Dataset! @auth(scope: TRAIN)
   """
   Upload a CSV file (GraphQL multipart request) as a dataset, as createDataset
   does; the file is streamed, not held in memory, up to the server's upload
   limit (-max-upload).
   """
-  uploadDataset(name: String!, file: Upload!): Dataset!
+  uploadDataset(name: String!, file: Upload!): Dataset! @auth(scope: TRAIN)
   "Delete a dataset and its data. Models trained on it are kept (their ` + "`" + `dataset` + "`" + ` becomes null). Returns the id."
-  deleteDataset(id: ID!): ID!
+  deleteDataset(id: ID!): ID! @auth(scope: ADMIN)
   """
   Train a model on a dataset and evaluate it on a held-out split. Input
   mistakes (unknown dataset, column, parameter) are errors and create
@@ -1913,25 +2119,25 @@ type Mutation {
   Model.progress), or with ` + "`" + `wait: true` + "`" + ` once it is READY, FAILED (with
   ` + "`" + `error` + "`" + `) or CANCELLED.
   """
-  trainModel(input: TrainModelInput!, wait: Boolean = false): Model!
+  trainModel(input: TrainModelInput!, wait: Boolean = false): Model! @auth(scope: TRAIN)
   "Stop a QUEUED or TRAINING model; it ends CANCELLED."
-  cancelTraining(id: ID!): Model!
+  cancelTraining(id: ID!): Model! @auth(scope: TRAIN)
   """
   Search hyperparameters by k-fold cross-validation on the training rows
   (a grid, or n random draws from ranges), then train the best parameters
   on all training rows and evaluate them on the test rows. Returns that
   model; its ` + "`" + `tuning` + "`" + ` lists every trial.
   """
-  tuneModel(input: TuneModelInput!, wait: Boolean = false): Model!
+  tuneModel(input: TuneModelInput!, wait: Boolean = false): Model! @auth(scope: TRAIN)
   """
   Train several algorithms on the same data and split and rank them by a
   metric on the test rows, as an AutoML leaderboard does. Every model is
   saved. Without ` + "`" + `wait` + "`" + ` the trainings are queued and the board is not
   ` + "`" + `complete` + "`" + `: rank them again later with ` + "`" + `leaderboard(modelIds:)` + "`" + `.
   """
-  compareModels(input: CompareModelsInput!, wait: Boolean = false): Leaderboard!
+  compareModels(input: CompareModelsInput!, wait: Boolean = false): Leaderboard! @auth(scope: TRAIN)
   "Delete a model and its predictions. Returns the id."
-  deleteModel(id: ID!): ID!
+  deleteModel(id: ID!): ID! @auth(scope: ADMIN)
   """
   Predict with a READY model. Give exactly one of ` + "`" + `rows` + "`" + ` (feature vectors in
   the order of ` + "`" + `Model.features` + "`" + `, numeric features only) or ` + "`" + `records` + "`" + ` (objects
@@ -1939,14 +2145,67 @@ type Mutation {
   null value is imputed as in training). The prediction is saved unless
   ` + "`" + `save` + "`" + ` is false.
   """
-  predict(input: PredictInput!): Prediction!
+  predict(input: PredictInput!): Prediction! @auth(scope: PREDICT)
   """
   Score every row of a stored dataset with a READY model and save the result
   as a new dataset: the dataset's columns plus the predictions (regression:
   prediction; classification: predicted_label and probability_<class> per
   class; clustering: cluster). Its columns must include the model's features.
   """
-  predictDataset(modelId: ID!, datasetId: ID!, name: String): Dataset!
+  predictDataset(modelId: ID!, datasetId: ID!, name: String): Dataset! @auth(scope: TRAIN)
+  """
+  Make an API key of the caller's project. The secret ` + "`" + `key` + "`" + ` is in this
+  answer only: it is not stored (only its hash is) and cannot be shown again.
+  """
+  createApiKey(input: CreateApiKeyInput!): CreatedApiKey! @auth(scope: ADMIN)
+  "Stop a key of the caller's project from working (at once on this server, within 10 s on others). Returns it."
+  revokeApiKey(id: ID!): ApiKey! @auth(scope: ADMIN)
+}
+
+# ---------------------------------------------------------------- access
+
+"Who a request acts for."
+type Viewer {
+  "Whether the request carried a valid API key (false with authentication off)."
+  authenticated: Boolean!
+  "The key's project; null without a key."
+  project: String
+  "What the request may do: the key's scopes, or all of them without a key."
+  scopes: [Scope!]!
+  "The server's authentication mode: auto (on once a key exists), required, or off."
+  authMode: String!
+}
+
+type ApiKey {
+  id: ID!
+  name: String!
+  project: String!
+  scopes: [Scope!]!
+  "The first characters of the secret, to tell keys apart."
+  prefix: String!
+  "The key's own rate limit in requests per second; null: the server's default (-rate-limit)."
+  rateLimit: Float
+  createdAt: Time!
+  "When the key last authenticated a request (to within 10 s)."
+  lastUsedAt: Time
+  "When the key was revoked; null while it works."
+  revokedAt: Time
+}
+
+type CreatedApiKey {
+  "The secret: send it as ` + "`" + `Authorization: Bearer <key>` + "`" + `. Shown only this once."
+  key: String!
+  apiKey: ApiKey!
+}
+
+input CreateApiKeyInput {
+  "A name to recognise the key by, such as the app or script that uses it."
+  name: String!
+  scopes: [Scope!]!
+  "The project; default: the caller's own (a key can only make keys of its project), or ` + "`" + `default` + "`" + ` with authentication off."
+  project: String
+  "Requests per second this key may make; default: the server's -rate-limit."
+  rateLimit: Float
 }
 
 # ---------------------------------------------------------------- datasets
@@ -1960,13 +2219,15 @@ input CreateDatasetInput {
 type Dataset {
   id: ID!
   name: String!
+  "The project (tenant) the dataset belongs to."
+  project: String!
   rowCount: Int!
   columns: [Column!]!
   createdAt: Time!
   "The first rows, as objects of column name to value (null when missing); at most 100."
   preview(first: Int = 10): [JSON!]!
   "Models trained on this dataset, newest first unless orderBy says otherwise."
-  models(first: Int, after: String, filter: ModelFilter, orderBy: ModelOrder): ModelConnection!
+  models(first: Int, after: String, filter: ModelFilter, orderBy: ModelOrder): ModelConnection! @auth(scope: READ)
 }
 
 enum ColumnType {
@@ -2265,6 +2526,8 @@ type LeaderboardEntry {
 type Model {
   id: ID!
   name: String!
+  "The project (tenant) the model belongs to."
+  project: String!
   algorithm: Algorithm!
   task: Task!
   status: ModelStatus!
@@ -2273,7 +2536,7 @@ type Model {
   "How far training has got, while QUEUED or TRAINING (in the instance training it)."
   progress: TrainingProgress
   "The dataset it was trained on; null once that dataset is deleted."
-  dataset: Dataset
+  dataset: Dataset @auth(scope: READ)
   "The predicted column; empty for clustering."
   target: String!
   features: [String!]!
@@ -2322,7 +2585,7 @@ type Model {
   """
   report: String
   "Saved predictions, newest first."
-  predictions(first: Int, after: String): PredictionConnection!
+  predictions(first: Int, after: String): PredictionConnection! @auth(scope: READ)
 }
 
 type FeatureImportance {
@@ -2492,7 +2755,8 @@ input PredictInput {
 type Prediction {
   "Null when the prediction was not saved."
   id: ID
-  model: Model!
+  "The model (needs READ: a PREDICT-only key, as a frontend app holds, sees predictions but not the model's data)."
+  model: Model! @auth(scope: READ)
   "The inputs, one object of feature name to value per row."
   inputs: [JSON!]!
   outputs: [PredictionOutput!]!
@@ -2574,6 +2838,30 @@ func (ec *executionContext) childFields_AlgorithmInfo(ctx context.Context, field
 		return ec.fieldContext_AlgorithmInfo_params(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlgorithmInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApiKey_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ApiKey_name(ctx, field)
+	case "project":
+		return ec.fieldContext_ApiKey_project(ctx, field)
+	case "scopes":
+		return ec.fieldContext_ApiKey_scopes(ctx, field)
+	case "prefix":
+		return ec.fieldContext_ApiKey_prefix(ctx, field)
+	case "rateLimit":
+		return ec.fieldContext_ApiKey_rateLimit(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ApiKey_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_ApiKey_lastUsedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
 }
 
 func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2658,6 +2946,16 @@ func (ec *executionContext) childFields_ConfusionMatrix(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ConfusionMatrix", field.Name)
 }
 
+func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CreatedApiKey_key(ctx, field)
+	case "apiKey":
+		return ec.fieldContext_CreatedApiKey_apiKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedApiKey", field.Name)
+}
+
 func (ec *executionContext) childFields_CrossValidation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "folds":
@@ -2682,6 +2980,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Dataset_name(ctx, field)
+	case "project":
+		return ec.fieldContext_Dataset_project(ctx, field)
 	case "rowCount":
 		return ec.fieldContext_Dataset_rowCount(ctx, field)
 	case "columns":
@@ -2862,6 +3162,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Model_name(ctx, field)
+	case "project":
+		return ec.fieldContext_Model_project(ctx, field)
 	case "algorithm":
 		return ec.fieldContext_Model_algorithm(ctx, field)
 	case "task":
@@ -3106,6 +3408,20 @@ func (ec *executionContext) childFields_Tuning(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Tuning", field.Name)
 }
 
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "authenticated":
+		return ec.fieldContext_Viewer_authenticated(ctx, field)
+	case "project":
+		return ec.fieldContext_Viewer_project(ctx, field)
+	case "scopes":
+		return ec.fieldContext_Viewer_scopes(ctx, field)
+	case "authMode":
+		return ec.fieldContext_Viewer_authMode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3221,6 +3537,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOScope2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Dataset_models_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -3374,6 +3704,20 @@ func (ec *executionContext) field_Mutation_compareModels_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateApiKeyInput2mlgraphᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3457,6 +3801,20 @@ func (ec *executionContext) field_Mutation_predict_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3875,6 +4233,213 @@ func (ec *executionContext) fieldContext_AlgorithmInfo_params(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiKey_project(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiKey_scopes(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNScope2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Scope")
+}
+
+func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiKey_rateLimit(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_rateLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_rateLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ApiKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiKey_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CategoryCount_value(ctx context.Context, field graphql.CollectedField, obj *store.CategoryCount) (ret graphql.Marshaler) {
@@ -4415,6 +4980,61 @@ func (ec *executionContext) fieldContext_ConfusionMatrix_matrix(_ context.Contex
 	return graphql.NewScalarFieldContext("ConfusionMatrix", field, false, false, "Int")
 }
 
+func (ec *executionContext) _CreatedApiKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedApiKey_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedApiKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreatedApiKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedApiKey_apiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.APIKey) graphql.Marshaler {
+			return ec.marshalNApiKey2ᚖmlgraphᚋstoreᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedApiKey_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedApiKey",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CrossValidation_folds(ctx context.Context, field graphql.CollectedField, obj *ml.CrossValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4626,6 +5246,29 @@ func (ec *executionContext) fieldContext_Dataset_name(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
 }
 
+func (ec *executionContext) _Dataset_project(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
+}
+
 func (ec *executionContext) _Dataset_rowCount(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4760,7 +5403,25 @@ func (ec *executionContext) _Dataset_models(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Dataset().Models(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.ModelFilter), fc.Args["orderBy"].(*model.ModelOrder))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *model.ModelConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ModelConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelConnection) graphql.Marshaler {
 			return ec.marshalNModelConnection2ᚖmlgraphᚋgraphᚋmodelᚐModelConnection(ctx, selections, v)
 		},
@@ -6060,6 +6721,29 @@ func (ec *executionContext) fieldContext_Model_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Model", field, false, false, "String")
 }
 
+func (ec *executionContext) _Model_project(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Model_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Model", field, false, false, "String")
+}
+
 func (ec *executionContext) _Model_algorithm(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6195,7 +6879,25 @@ func (ec *executionContext) _Model_dataset(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Model().Dataset(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 			return ec.marshalODataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
 		},
@@ -6791,7 +7493,25 @@ func (ec *executionContext) _Model_predictions(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Model().Predictions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *model.PredictionConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.PredictionConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PredictionConnection) graphql.Marshaler {
 			return ec.marshalNPredictionConnection2ᚖmlgraphᚋgraphᚋmodelᚐPredictionConnection(ctx, selections, v)
 		},
@@ -6977,7 +7697,25 @@ func (ec *executionContext) _Mutation_createDataset(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateDataset(ctx, fc.Args["input"].(model.CreateDatasetInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
 		},
@@ -7021,7 +7759,25 @@ func (ec *executionContext) _Mutation_uploadDataset(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
 		},
@@ -7065,7 +7821,25 @@ func (ec *executionContext) _Mutation_deleteDataset(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteDataset(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
@@ -7109,7 +7883,25 @@ func (ec *executionContext) _Mutation_trainModel(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().TrainModel(ctx, fc.Args["input"].(model.TrainModelInput), fc.Args["wait"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Model
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Model
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
 			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
 		},
@@ -7153,7 +7945,25 @@ func (ec *executionContext) _Mutation_cancelTraining(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelTraining(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Model
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Model
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
 			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
 		},
@@ -7197,7 +8007,25 @@ func (ec *executionContext) _Mutation_tuneModel(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().TuneModel(ctx, fc.Args["input"].(model.TuneModelInput), fc.Args["wait"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Model
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Model
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
 			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
 		},
@@ -7241,7 +8069,25 @@ func (ec *executionContext) _Mutation_compareModels(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CompareModels(ctx, fc.Args["input"].(model.CompareModelsInput), fc.Args["wait"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *service.Leaderboard
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Leaderboard
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
 			return ec.marshalNLeaderboard2ᚖmlgraphᚋserviceᚐLeaderboard(ctx, selections, v)
 		},
@@ -7285,7 +8131,25 @@ func (ec *executionContext) _Mutation_deleteModel(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteModel(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
@@ -7329,7 +8193,25 @@ func (ec *executionContext) _Mutation_predict(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().Predict(ctx, fc.Args["input"].(model.PredictInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "PREDICT")
+				if err != nil {
+					var zeroVal *service.Prediction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Prediction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *service.Prediction) graphql.Marshaler {
 			return ec.marshalNPrediction2ᚖmlgraphᚋserviceᚐPrediction(ctx, selections, v)
 		},
@@ -7373,7 +8255,25 @@ func (ec *executionContext) _Mutation_predictDataset(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().PredictDataset(ctx, fc.Args["modelId"].(string), fc.Args["datasetId"].(string), fc.Args["name"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
 		},
@@ -7399,6 +8299,130 @@ func (ec *executionContext) fieldContext_Mutation_predictDataset(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_predictDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createApiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.CreatedAPIKey
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CreatedAPIKey
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedApiKey2ᚖmlgraphᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createApiKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedApiKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createApiKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeApiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAPIKey(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *store.APIKey
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.APIKey
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *store.APIKey) graphql.Marshaler {
+			return ec.marshalNApiKey2ᚖmlgraphᚋstoreᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeApiKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7646,7 +8670,25 @@ func (ec *executionContext) _Prediction_model(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Prediction().Model(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *store.Model
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Model
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
 			return ec.marshalNModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
 		},
@@ -8044,7 +9086,25 @@ func (ec *executionContext) _Query_datasets(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Datasets(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.DatasetFilter), fc.Args["orderBy"].(*model.DatasetOrder))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *model.DatasetConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DatasetConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DatasetConnection) graphql.Marshaler {
 			return ec.marshalNDatasetConnection2ᚖmlgraphᚋgraphᚋmodelᚐDatasetConnection(ctx, selections, v)
 		},
@@ -8088,7 +9148,25 @@ func (ec *executionContext) _Query_dataset(ctx context.Context, field graphql.Co
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Dataset(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 			return ec.marshalODataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
 		},
@@ -8132,7 +9210,25 @@ func (ec *executionContext) _Query_models(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Models(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["datasetId"].(*string), fc.Args["filter"].(*model.ModelFilter), fc.Args["orderBy"].(*model.ModelOrder))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *model.ModelConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ModelConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelConnection) graphql.Marshaler {
 			return ec.marshalNModelConnection2ᚖmlgraphᚋgraphᚋmodelᚐModelConnection(ctx, selections, v)
 		},
@@ -8176,7 +9272,25 @@ func (ec *executionContext) _Query_model(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Model(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *store.Model
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Model
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Model) graphql.Marshaler {
 			return ec.marshalOModel2ᚖmlgraphᚋstoreᚐModel(ctx, selections, v)
 		},
@@ -8219,7 +9333,25 @@ func (ec *executionContext) _Query_algorithms(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().Algorithms(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal []model.AlgorithmInfo
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []model.AlgorithmInfo
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.AlgorithmInfo) graphql.Marshaler {
 			return ec.marshalNAlgorithmInfo2ᚕmlgraphᚋgraphᚋmodelᚐAlgorithmInfoᚄ(ctx, selections, v)
 		},
@@ -8252,7 +9384,25 @@ func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["modelIds"].([]string), fc.Args["metric"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *service.Leaderboard
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Leaderboard
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *service.Leaderboard) graphql.Marshaler {
 			return ec.marshalNLeaderboard2ᚖmlgraphᚋserviceᚐLeaderboard(ctx, selections, v)
 		},
@@ -8280,6 +9430,101 @@ func (ec *executionContext) fieldContext_Query_leaderboard(ctx context.Context, 
 	if fc.Args, err = ec.field_Query_leaderboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Viewer(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Viewer
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Viewer) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖmlgraphᚋserviceᚐViewer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_apiKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_apiKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().APIKeys(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []store.APIKey
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []store.APIKey
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []store.APIKey) graphql.Marshaler {
+			return ec.marshalNApiKey2ᚕmlgraphᚋstoreᚐAPIKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_apiKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8510,7 +9755,25 @@ func (ec *executionContext) _Subscription_trainingProgress(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().TrainingProgress(ctx, fc.Args["modelId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *service.Event
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Event
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *service.Event) graphql.Marshaler {
 			return ec.marshalNTrainingEvent2ᚖmlgraphᚋserviceᚐEvent(ctx, selections, v)
 		},
@@ -9027,6 +10290,98 @@ func (ec *executionContext) _Tuning_bestTrial(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Tuning_bestTrial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tuning", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Viewer_authenticated(ctx context.Context, field graphql.CollectedField, obj *service.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_authenticated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authenticated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_authenticated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Viewer_project(ctx context.Context, field graphql.CollectedField, obj *service.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_scopes(ctx context.Context, field graphql.CollectedField, obj *service.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Scope) graphql.Marshaler {
+			return ec.marshalNScope2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Scope")
+}
+
+func (ec *executionContext) _Viewer_authMode(ctx context.Context, field graphql.CollectedField, obj *service.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_authMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_authMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -10193,6 +11548,69 @@ func UnmarshalCompareModelsInput(ctx context.Context, raw any) (model.CompareMod
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
+	var it model.CreateAPIKeyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "scopes", "project", "rateLimit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalNScope2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "project":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("project"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Project = data
+		case "rateLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimit"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RateLimit = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateApiKeyInput unmarshals raw into the CreateApiKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
+	var out model.CreateAPIKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiKeyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context, obj any) (model.CreateDatasetInput, error) {
 	var it model.CreateDatasetInput
 	if obj == nil {
@@ -10985,6 +12403,79 @@ func (ec *executionContext) _AlgorithmInfo(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var apiKeyImplementors = []string{"ApiKey"}
+
+func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *store.APIKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiKey")
+		case "id":
+			out.Values[i] = ec._ApiKey_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ApiKey_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._ApiKey_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._ApiKey_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prefix":
+			out.Values[i] = ec._ApiKey_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateLimit":
+			out.Values[i] = ec._ApiKey_rateLimit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ApiKey_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._ApiKey_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._ApiKey_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var categoryCountImplementors = []string{"CategoryCount"}
 
 func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *store.CategoryCount) graphql.Marshaler {
@@ -11268,6 +12759,44 @@ func (ec *executionContext) _ConfusionMatrix(ctx context.Context, sel ast.Select
 	return out
 }
 
+var createdApiKeyImplementors = []string{"CreatedApiKey"}
+
+func (ec *executionContext) _CreatedApiKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdApiKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedApiKey")
+		case "key":
+			out.Values[i] = ec._CreatedApiKey_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiKey":
+			out.Values[i] = ec._CreatedApiKey_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var crossValidationImplementors = []string{"CrossValidation"}
 
 func (ec *executionContext) _CrossValidation(ctx context.Context, sel ast.SelectionSet, obj *ml.CrossValidation) graphql.Marshaler {
@@ -11345,6 +12874,11 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "name":
 			out.Values[i] = ec._Dataset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "project":
+			out.Values[i] = ec._Dataset_project(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -11944,6 +13478,11 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "project":
+			out.Values[i] = ec._Model_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "algorithm":
 			out.Values[i] = ec._Model_algorithm(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12276,6 +13815,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "predictDataset":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_predictDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createApiKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createApiKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeApiKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeApiKey(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12642,6 +14195,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_leaderboard(ctx, field)
 				})
+		case "viewer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_viewer(ctx, field)
+				})
+		case "apiKeys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_apiKeys(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12949,6 +14514,54 @@ func (ec *executionContext) _Tuning(ctx context.Context, sel ast.SelectionSet, o
 		case "bestTrial":
 			out.Values[i] = ec._Tuning_bestTrial(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var viewerImplementors = []string{"Viewer"}
+
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *service.Viewer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Viewer")
+		case "authenticated":
+			out.Values[i] = ec._Viewer_authenticated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._Viewer_project(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._Viewer_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authMode":
+			out.Values[i] = ec._Viewer_authMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -13364,6 +14977,34 @@ func (ec *executionContext) marshalNAlgorithmInfo2ᚕmlgraphᚋgraphᚋmodelᚐA
 	return ret
 }
 
+func (ec *executionContext) marshalNApiKey2mlgraphᚋstoreᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v store.APIKey) graphql.Marshaler {
+	return ec._ApiKey(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApiKey2ᚕmlgraphᚋstoreᚐAPIKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []store.APIKey) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApiKey2mlgraphᚋstoreᚐAPIKey(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApiKey2ᚖmlgraphᚋstoreᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *store.APIKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiKey!")
+		return graphql.Null
+	}
+	return ec._ApiKey(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13433,9 +15074,22 @@ func (ec *executionContext) unmarshalNCompareModelsInput2mlgraphᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateApiKeyInput2mlgraphᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateDatasetInput2mlgraphᚋgraphᚋmodelᚐCreateDatasetInput(ctx context.Context, v any) (model.CreateDatasetInput, error) {
 	res, err := ec.unmarshalInputCreateDatasetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreatedApiKey2ᚖmlgraphᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreatedApiKey!")
+		return graphql.Null
+	}
+	return ec._CreatedApiKey(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx context.Context, sel ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
@@ -14036,6 +15690,50 @@ func (ec *executionContext) marshalNPredictionOutput2ᚕmlgraphᚋserviceᚐPred
 	return ret
 }
 
+func (ec *executionContext) unmarshalNScope2string(ctx context.Context, v any) (service.Scope, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScope2string(ctx context.Context, sel ast.SelectionSet, v service.Scope) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Scope!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNScope2ᚕstringᚄ(ctx context.Context, v any) ([]service.Scope, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]service.Scope, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScope2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNScope2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Scope) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScope2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSplit2ᚖmlgraphᚋserviceᚐSplitInfo(ctx context.Context, sel ast.SelectionSet, v *service.SplitInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Split!")
@@ -14209,6 +15907,14 @@ func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋg
 		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNViewer2ᚖmlgraphᚋserviceᚐViewer(ctx context.Context, sel ast.SelectionSet, v *service.Viewer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Viewer!")
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -14863,6 +16569,24 @@ func (ec *executionContext) unmarshalORandomSearchInput2ᚖmlgraphᚋgraphᚋmod
 	}
 	res, err := ec.unmarshalInputRandomSearchInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOScope2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOScope2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOSplitInput2ᚖmlgraphᚋgraphᚋmodelᚐSplitInput(ctx context.Context, v any) (*model.SplitInput, error) {

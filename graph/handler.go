@@ -61,6 +61,7 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 	// Log lines made with a request's context carry its request id.
 	log = telemetry.WithRequestIDs(log)
 	cfg := Config{Resolvers: &Resolver{Service: svc}}
+	cfg.Directives.Auth = authDirective(svc)
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
@@ -73,6 +74,8 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 	// graphql-transport-ws protocol is chosen by the client's subprotocol.
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
+		// A browser's key comes in connection_init, not a header.
+		InitFunc: websocketInit(svc),
 		// Browsers do not apply CORS to websockets: the upgrade checks
 		// Origin itself (same origin, or one of the patterns).
 		Implementation: transport.CoderWebsocketImplementation{

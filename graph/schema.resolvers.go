@@ -243,6 +243,20 @@ func (r *mutationResolver) PredictDataset(ctx context.Context, modelID string, d
 	return r.Service.PredictDataset(ctx, modelID, datasetID, name)
 }
 
+// CreateAPIKey is the resolver for the createApiKey field.
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error) {
+	secret, k, err := r.Service.CreateAPIKey(ctx, service.NewAPIKey{Name: input.Name, Project: deref(input.Project), Scopes: input.Scopes, RateLimit: input.RateLimit})
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreatedAPIKey{Key: secret, APIKey: k}, nil
+}
+
+// RevokeAPIKey is the resolver for the revokeApiKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
+	return r.Service.RevokeAPIKey(ctx, id)
+}
+
 // Model is the resolver for the model field.
 func (r *predictionResolver) Model(ctx context.Context, obj *service.Prediction) (*store.Model, error) {
 	return r.Service.ModelByID(ctx, obj.ModelID)
@@ -288,6 +302,17 @@ func (r *queryResolver) Algorithms(ctx context.Context) ([]model.AlgorithmInfo, 
 // Leaderboard is the resolver for the leaderboard field.
 func (r *queryResolver) Leaderboard(ctx context.Context, modelIds []string, metric *string) (*service.Leaderboard, error) {
 	return r.Service.Leaderboard(ctx, modelIds, deref(metric))
+}
+
+// Viewer is the resolver for the viewer field.
+func (r *queryResolver) Viewer(ctx context.Context) (*service.Viewer, error) {
+	return r.Service.Viewer(ctx), nil
+}
+
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context) ([]store.APIKey, error) {
+	keys, err := r.Service.APIKeys(ctx)
+	return values(keys), err
 }
 
 // TrainingProgress is the resolver for the trainingProgress field.

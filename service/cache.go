@@ -41,20 +41,40 @@ func newModelCache(st *store.Store, size int, tm *telemetry.Metrics) *modelCache
 	return &modelCache{store: st, entries: entries, telemetry: tm}
 }
 
-// get returns a READY model, loading it on a miss.
+// get returns a READY model of ctx's project, loading it on a miss.
 func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
+	m, err := c.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !store.Visible(ctx, m.rec.Project) {
+		// As if it did not exist: another project's model is not there.
+		return nil, apperr.NotFoundf("model", id)
+	}
+	if m.fitted == nil {
+		return nil, apperr.BadInputf("model %d is %s, not READY", id, m.rec.Status)
+	}
+	return m, nil
+}
+
+// load returns a model of any project: its record, and its fitted state
+// if it is READY (only those are kept).
+func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
 	if m, ok := c.entries.Get(id); ok {
 		c.telemetry.CacheHit()
 		return m, nil
 	}
 	c.telemetry.CacheMiss()
+	// The load is shared by concurrent callers, possibly of several
+	// projects: it sees all of them, and get checks each caller's.
+	ctx = store.AllProjects(ctx)
 	v, err, _ := c.loads.Do(fmt.Sprint(id), func() (any, error) {
 		rec, err := c.store.GetModel(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		if rec.Status != StatusReady {
-			return nil, apperr.BadInputf("model %d is %s, not READY", id, rec.Status)
+			return &loadedModel{rec: rec}, nil
 		}
 		format, data, err := c.store.LoadModelState(ctx, id)
 		if err != nil {

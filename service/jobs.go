@@ -512,6 +512,11 @@ func (s *Service) CancelTraining(ctx context.Context, id string) (*store.Model, 
 	if err != nil {
 		return nil, err
 	}
+	// Only a model the caller's project can see (a running job is not
+	// otherwise checked).
+	if _, err := s.store.GetModel(ctx, n); err != nil {
+		return nil, err
+	}
 	q := s.jobs
 	q.mu.Lock()
 	j, ok := q.jobs[n]

@@ -34,6 +34,12 @@ type Options struct {
 	Logger       *slog.Logger
 	// Telemetry receives cache and training measurements (nil: none).
 	Telemetry *telemetry.Metrics
+	// AuthMode says when requests need an API key (default AuthAuto).
+	AuthMode AuthMode
+	// RateLimit is the requests per second allowed to each API key without
+	// a limit of its own, and to each client address without a key; 0: no
+	// limit.
+	RateLimit float64
 }
 
 const (
@@ -53,6 +59,7 @@ type Service struct {
 	log            *slog.Logger
 	telemetry      *telemetry.Metrics
 	jobs           *jobQueue
+	access         *access
 	// lifetime is cancelled, with a cause, to interrupt running jobs.
 	lifetime context.Context
 	stop     context.CancelCauseFunc
@@ -86,6 +93,7 @@ func New(st *store.Store, opts Options) *Service {
 		log:            opts.Logger,
 		telemetry:      opts.Telemetry,
 		jobs:           newJobQueue(),
+		access:         newAccess(opts.AuthMode, opts.RateLimit),
 		lifetime:       lifetime,
 		stop:           stop,
 	}

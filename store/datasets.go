@@ -27,7 +27,8 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 // never held twice (as columns and as bytes) while it is stored.
 func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData func(position int) ([]byte, error)) error {
 	// On failure the rolled-back insert must not leave an id behind.
-	id, createdAt := d.ID, d.CreatedAt
+	id, createdAt, project := d.ID, d.CreatedAt, d.Project
+	d.Project = projectForNew(ctx)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(d).Error; err != nil {
 			return err
@@ -50,7 +51,7 @@ func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData fu
 		return nil
 	})
 	if err != nil {
-		d.ID, d.CreatedAt = id, createdAt
+		d.ID, d.CreatedAt, d.Project = id, createdAt, project
 		if err := textError(err); apperr.CodeOf(err) != "" {
 			return err
 		}
@@ -62,7 +63,7 @@ func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData fu
 // GetDataset returns the dataset with the given id, without column data.
 func (s *Store) GetDataset(ctx context.Context, id int64) (*Dataset, error) {
 	var d Dataset
-	if err := s.db.WithContext(ctx).Take(&d, id).Error; err != nil {
+	if err := s.scoped(ctx).Take(&d, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, apperr.NotFoundf("dataset", id)
 		}
@@ -79,7 +80,7 @@ func (s *Store) DatasetsByIDs(ctx context.Context, ids []int64) (map[int64]*Data
 		return found, nil
 	}
 	var datasets []*Dataset
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&datasets).Error; err != nil {
+	if err := s.scoped(ctx).Where("id IN ?", ids).Find(&datasets).Error; err != nil {
 		return nil, fmt.Errorf("get %d datasets: %w", len(ids), err)
 	}
 	for _, d := range datasets {
@@ -137,7 +138,8 @@ func (s *Store) missingColumn(ctx context.Context, datasetID int64, position int
 
 // ListDatasets returns a page of datasets, newest first.
 func (s *Store) ListDatasets(ctx context.Context, f DatasetFilter, p Page) (*DatasetPage, error) {
-	page, err := listPage(ctx, s.db, p, f.apply, func(d *Dataset) int64 { return d.ID }, datasetSortKeys)
+	filter := func(q *gorm.DB) *gorm.DB { return f.apply(inProject(ctx)(q)) }
+	page, err := listPage(ctx, s.db, p, filter, func(d *Dataset) int64 { return d.ID }, datasetSortKeys)
 	if err != nil {
 		return nil, fmt.Errorf("list datasets: %w", err)
 	}
@@ -166,7 +168,7 @@ var datasetSortKeys = map[string]sortKey[Dataset]{
 // DeleteDataset deletes the dataset and its column data. Models trained on
 // it remain, with no dataset.
 func (s *Store) DeleteDataset(ctx context.Context, id int64) error {
-	result := s.db.WithContext(ctx).Delete(&Dataset{}, id)
+	result := s.scoped(ctx).Delete(&Dataset{}, id)
 	if result.Error != nil {
 		return fmt.Errorf("delete dataset %d: %w", id, result.Error)
 	}

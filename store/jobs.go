@@ -15,7 +15,7 @@ import (
 // setStatus moves model id from one of the statuses in from to status,
 // with an error message (empty clears it).
 func (s *Store) setStatus(ctx context.Context, id int64, from []string, status, reason string) error {
-	db := s.db.WithContext(ctx)
+	db := s.scoped(ctx)
 	result := db.Model(&Model{}).
 		Where("id = ? AND status IN ?", id, from).
 		Updates(map[string]any{"status": status, "error": storableReason(reason)})

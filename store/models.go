@@ -66,6 +66,7 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 		}
 	}
 	row := &modelTable{Model: *m, InstanceID: &s.instance}
+	row.Project = projectForNew(ctx)
 	if err := s.db.WithContext(ctx).Omit(clause.Associations).Create(row).Error; err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) && m.DatasetID != nil {
 			return apperr.NotFoundf("dataset", *m.DatasetID)
@@ -75,7 +76,7 @@ func (s *Store) CreateModel(ctx context.Context, m *Model) error {
 		}
 		return fmt.Errorf("create model %q: %w", m.Name, err)
 	}
-	m.ID, m.CreatedAt = row.ID, row.CreatedAt
+	m.ID, m.CreatedAt, m.Project = row.ID, row.CreatedAt, row.Project
 	return nil
 }
 
@@ -243,7 +244,7 @@ func (s *Store) ofGoneInstances(tx *gorm.DB, statuses []string) (scope func(*gor
 // GetModel returns the model with the given id, without its state.
 func (s *Store) GetModel(ctx context.Context, id int64) (*Model, error) {
 	var m Model
-	if err := s.db.WithContext(ctx).Take(&m, id).Error; err != nil {
+	if err := s.scoped(ctx).Take(&m, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, apperr.NotFoundf("model", id)
 		}
@@ -260,7 +261,7 @@ func (s *Store) ModelsByIDs(ctx context.Context, ids []int64) (map[int64]*Model,
 		return found, nil
 	}
 	var models []*Model
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&models).Error; err != nil {
+	if err := s.scoped(ctx).Where("id IN ?", ids).Find(&models).Error; err != nil {
 		return nil, fmt.Errorf("get %d models: %w", len(ids), err)
 	}
 	for _, m := range models {
@@ -290,7 +291,8 @@ func (s *Store) LoadModelState(ctx context.Context, id int64) (format int, data 
 
 // ListModels returns a page of the models that f selects, newest first.
 func (s *Store) ListModels(ctx context.Context, f ModelFilter, p Page) (*ModelPage, error) {
-	page, err := listPage(ctx, s.db, p, f.apply, func(m *Model) int64 { return m.ID }, modelSortKeys)
+	filter := func(q *gorm.DB) *gorm.DB { return f.apply(inProject(ctx)(q)) }
+	page, err := listPage(ctx, s.db, p, filter, func(m *Model) int64 { return m.ID }, modelSortKeys)
 	if err != nil {
 		return nil, fmt.Errorf("list models: %w", err)
 	}
@@ -300,7 +302,7 @@ func (s *Store) ListModels(ctx context.Context, f ModelFilter, p Page) (*ModelPa
 // CountModels counts the models that f selects.
 func (s *Store) CountModels(ctx context.Context, f ModelFilter) (int64, error) {
 	var n int64
-	if err := f.apply(s.db.WithContext(ctx).Model(&Model{})).Count(&n).Error; err != nil {
+	if err := f.apply(s.scoped(ctx).Model(&Model{})).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("count models: %w", err)
 	}
 	return n, nil
@@ -317,7 +319,7 @@ func (s *Store) CountModelsByDataset(ctx context.Context, datasetIDs []int64) (m
 		DatasetID int64
 		Count     int64
 	}
-	err := s.db.WithContext(ctx).Model(&Model{}).
+	err := s.scoped(ctx).Model(&Model{}).
 		Select("dataset_id, COUNT(*) AS count").
 		Where("dataset_id IN ?", datasetIDs).
 		Group("dataset_id").
@@ -336,7 +338,7 @@ func (s *Store) CountModelsByDataset(ctx context.Context, datasetIDs []int64) (m
 
 // DeleteModel deletes the model with its state and predictions.
 func (s *Store) DeleteModel(ctx context.Context, id int64) error {
-	result := s.db.WithContext(ctx).Delete(&Model{}, id)
+	result := s.scoped(ctx).Delete(&Model{}, id)
 	if result.Error != nil {
 		return fmt.Errorf("delete model %d: %w", id, result.Error)
 	}

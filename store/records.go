@@ -11,8 +11,10 @@ import (
 // Dataset describes a stored dataset. Its column data is stored apart, one
 // blob per column (see CreateDataset and LoadColumnData).
 type Dataset struct {
-	ID       int64  `gorm:"primaryKey"`
-	Name     string `gorm:"not null"`
+	ID   int64  `gorm:"primaryKey"`
+	Name string `gorm:"not null"`
+	// Project owns the dataset (see WithProject); set by the store.
+	Project  string `gorm:"not null;default:default;index"`
 	RowCount int    `gorm:"not null"`
 	// Columns describes the columns in order; a column's index here is its
 	// position for LoadColumnData.
@@ -63,6 +65,8 @@ var unfinishedStatuses = []string{StatusQueued, StatusTraining}
 type Model struct {
 	ID   int64  `gorm:"primaryKey"`
 	Name string `gorm:"not null"`
+	// Project owns the model (see WithProject); set by the store.
+	Project string `gorm:"not null;default:default;index"`
 	// DatasetID is the dataset the model was trained on; nil once that
 	// dataset is deleted, as a model outlives its dataset.
 	DatasetID *int64 `gorm:"index"`
@@ -153,7 +157,7 @@ func (predictionTable) TableName() string { return "predictions" }
 // migrate creates or updates the tables. SQLite cannot add a foreign key to
 // an existing table, so the constraints come with CREATE TABLE.
 func (s *Store) migrate() error {
-	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}}
+	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}, &APIKey{}}
 	if !s.postgres {
 		return s.db.AutoMigrate(tables...)
 	}

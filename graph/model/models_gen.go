@@ -43,10 +43,26 @@ type ConfusionMatrix struct {
 	Matrix [][]int  `json:"matrix"`
 }
 
+type CreateAPIKeyInput struct {
+	// A name to recognise the key by, such as the app or script that uses it.
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+	// The project; default: the caller's own (a key can only make keys of its project), or `default` with authentication off.
+	Project *string `json:"project,omitempty"`
+	// Requests per second this key may make; default: the server's -rate-limit.
+	RateLimit *float64 `json:"rateLimit,omitempty"`
+}
+
 type CreateDatasetInput struct {
 	Name string `json:"name"`
 	// CSV text with a header row. Empty cells, NA, N/A, NaN, null and None are missing values.
 	CSV string `json:"csv"`
+}
+
+type CreatedAPIKey struct {
+	// The secret: send it as `Authorization: Bearer <key>`. Shown only this once.
+	Key    string        `json:"key"`
+	APIKey *store.APIKey `json:"apiKey"`
 }
 
 type CrossValidateInput struct {

@@ -20,6 +20,13 @@ const (
 	Conflict Code = "CONFLICT"
 	// Timeout: the request took longer than the server's per-request limit.
 	Timeout Code = "TIMEOUT"
+	// Unauthenticated: the request has no valid API key and needs one.
+	Unauthenticated Code = "UNAUTHENTICATED"
+	// Forbidden: the API key lacks the scope that the request needs.
+	Forbidden Code = "FORBIDDEN"
+	// RateLimited: the API key (or client) sent more requests than its
+	// rate limit allows; retry later.
+	RateLimited Code = "RATE_LIMITED"
 )
 
 // Error is a client-facing error: its Message is safe to show.
