@@ -7,9 +7,12 @@ import (
 	"io"
 	"math"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mlgraph/internal/testdb"
 )
@@ -172,6 +175,71 @@ func TestUploadLimit(t *testing.T) {
 	small := srv.upload(uploadMutation, map[string]any{"name": "small"}, "file", "small.csv", []byte("a,b\n1,2\n"))
 	if len(small.Errors) > 0 {
 		t.Errorf("upload under the limit: %+v", small.Errors)
+	}
+}
+
+// TestUploadsLeaveNoTempFiles: an upload larger than the multipart
+// transport's memory is spooled to a temporary file; whatever becomes of
+// the upload (stored, refused as bad CSV, over the limit, or abandoned by
+// its client mid-way), a running server leaves no such file behind.
+func TestUploadsLeaveNoTempFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // os.TempDir, where uploads are spooled
+	srv := startServer(t, testdb.New(t), withMaxUpload(10<<20))
+	rows := strings.Repeat("1.5,2.5,x\n", 600_000) // 6 MB: beyond the 4 MiB kept in memory
+	good := srv.upload(uploadMutation, map[string]any{"name": "good"}, "file", "good.csv", []byte("a,b,c\n"+rows))
+	if len(good.Errors) > 0 {
+		t.Fatalf("upload: %+v", good.Errors)
+	}
+	bad := srv.upload(uploadMutation, map[string]any{"name": "bad"}, "file", "bad.csv", []byte("a,b,c\n"+rows+"1,2\n"))
+	if len(bad.Errors) == 0 || bad.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Errorf("ragged upload: %+v", bad.Errors)
+	}
+	huge := srv.upload(uploadMutation, map[string]any{"name": "huge"}, "file", "huge.csv", []byte("a,b,c\n"+rows+rows))
+	if len(huge.Errors) == 0 || huge.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Errorf("upload over the limit: %+v", huge.Errors)
+	}
+	// A client that stops sending half-way through a declared 8 MB body.
+	conn, err := net.Dial("tcp", srv.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const boundary = "cut-short"
+	head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n" +
+		`{"query":"mutation($f: Upload!) { uploadDataset(name: \"cut\", file: $f) { id } }","variables":{"f":null}}` +
+		"\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n" + `{"0":["variables.f"]}` +
+		"\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"0\"; filename=\"cut.csv\"\r\nContent-Type: text/csv\r\n\r\na,b,c\n"
+	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=%s\r\nContent-Length: %d\r\n\r\n%s%s",
+		boundary, 8<<20, head, rows)
+	// The server spools what came: the file is there while the client
+	// is, and must go with it.
+	spooled := func() []string { f, _ := filepath.Glob(filepath.Join(tmp, "gqlgen-*")); return f }
+	for start := time.Now(); len(spooled()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the cut-short upload was never spooled to TMPDIR")
+		}
+	}
+	conn.Close()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := spooled()
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upload files left in TMPDIR: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var list struct {
+		Datasets struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
+	}
+	srv.mustDo(`{ datasets { edges { node { name rowCount } } } }`, nil, &list)
+	if len(list.Datasets.Edges) != 1 || list.Datasets.Edges[0].Node.Name != "good" {
+		t.Errorf("stored %+v, want only the good upload", list.Datasets.Edges)
 	}
 }
 
