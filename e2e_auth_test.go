@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -537,4 +538,28 @@ func TestKeysCommand(t *testing.T) {
 // newKey describes an ADMIN key of project.
 func newKey(project string) service.NewAPIKey {
 	return service.NewAPIKey{Name: project + " admin", Project: project, Scopes: []string{service.ScopeAdmin}}
+}
+
+// TestAuthModeIsLogged: a server that lets requests in without a key says
+// so at start as a warning; one that needs keys says that.
+func TestAuthModeIsLogged(t *testing.T) {
+	logged := func(srv *testServer) string {
+		var buf bytes.Buffer
+		logAuthMode(context.Background(), slog.New(slog.NewTextHandler(&buf, nil)), srv.app.service)
+		return buf.String()
+	}
+	dsn := testdb.New(t)
+	srv := startServer(t, dsn, withAuth("off"))
+	if got := logged(srv); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "AUTHENTICATION IS OFF (-auth=off)") {
+		t.Errorf("-auth=off logs %q", got)
+	}
+	srv.stop()
+	srv = startServer(t, dsn)
+	if got := logged(srv); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "until the first API key exists") {
+		t.Errorf("-auth=auto without keys logs %q", got)
+	}
+	srv.createKey("first", "", "ADMIN")
+	if got := logged(srv); !strings.Contains(got, "level=INFO") || !strings.Contains(got, "authentication on") {
+		t.Errorf("-auth=auto with a key logs %q", got)
+	}
 }

@@ -28,7 +28,8 @@ import (
 
 func TestParseConfig(t *testing.T) {
 	for _, name := range []string{"MLGRAPH_ADDR", "MLGRAPH_DB", "MLGRAPH_LOG_FORMAT", "MLGRAPH_LOG_LEVEL", "MLGRAPH_CORS_ORIGINS", "MLGRAPH_WORKERS", "MLGRAPH_MAX_UPLOAD",
-		"MLGRAPH_MAX_BODY", "MLGRAPH_MAX_COMPLEXITY", "MLGRAPH_MAX_DEPTH", "MLGRAPH_REQUEST_TIMEOUT", "MLGRAPH_INTROSPECTION"} {
+		"MLGRAPH_MAX_BODY", "MLGRAPH_MAX_COMPLEXITY", "MLGRAPH_MAX_DEPTH", "MLGRAPH_REQUEST_TIMEOUT", "MLGRAPH_INTROSPECTION",
+		"MLGRAPH_AUTH", "MLGRAPH_RATE_LIMIT"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseConfig(nil, io.Discard)
@@ -70,6 +71,13 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("MLGRAPH_MAX_UPLOAD=500MB: %+v, %v", c, err)
 	}
 
+	if c, err := parseConfig([]string{"-auth", "required", "-rate-limit", "2.5"}, io.Discard); err != nil || c.authMode != "required" || c.rateLimit != 2.5 {
+		t.Errorf("-auth required -rate-limit 2.5: %+v, %v", c, err)
+	}
+	if c.authMode != "auto" || c.rateLimit != 0 {
+		t.Errorf("default auth: %q, rate %v", c.authMode, c.rateLimit)
+	}
+
 	// The request limits, from flags and from the environment.
 	c, err = parseConfig([]string{"-max-body", "1MB", "-max-complexity", "300", "-max-depth", "5", "-request-timeout", "1.5s", "-introspection=false"}, io.Discard)
 	if want := (graph.Limits{MaxBody: 1e6, MaxComplexity: 300, MaxDepth: 5, RequestTimeout: 1500 * time.Millisecond}); err != nil || c.limits != want {
@@ -108,6 +116,9 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-request-timeout", "60"}, []string{"-request-timeout", `"60"`, "30s"}},
 		{[]string{"-request-timeout", "-1s"}, []string{"-request-timeout", `"-1s"`}},
 		{[]string{"-introspection=maybe"}, []string{"-introspection", `"maybe"`, "true or false"}},
+		{[]string{"-auth", "sometimes"}, []string{"-auth", `"sometimes"`, "auto, required or off"}},
+		{[]string{"-rate-limit", "-3"}, []string{"-rate-limit", `"-3"`}},
+		{[]string{"-rate-limit", "fast"}, []string{"-rate-limit", `"fast"`}},
 		{[]string{"-introspection", "false"}, []string{"unexpected argument", `"false"`, "-flag=value"}},
 		{[]string{"-log-format", "yaml"}, []string{"-log-format", `"yaml"`, "text or json"}},
 		{[]string{"-log-level", "loud"}, []string{"-log-level", `"loud"`, "debug, info, warn or error"}},
