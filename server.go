@@ -48,7 +48,7 @@ type config struct {
 	trainTimeout time.Duration // time limit of one training job; 0: none
 	maxUpload    int64         // largest dataset upload, in bytes
 	limits       graph.Limits
-	authMode     service.AuthMode
+	authMode     string
 	rateLimit    float64 // requests per second per API key (or client without one); 0: none
 }
 
@@ -307,12 +307,12 @@ type appOptions struct {
 	maxUpload     int64
 	shutdownGrace time.Duration
 	limits        graph.Limits // default: graph.DefaultLimits()
-	authMode      service.AuthMode
+	authMode      string
 	rateLimit     float64
 }
 
 // withAuth sets when requests need an API key (default auto).
-func withAuth(mode service.AuthMode) appOption {
+func withAuth(mode string) appOption {
 	return func(o *appOptions) { o.authMode = mode }
 }
 

@@ -10350,7 +10350,7 @@ func (ec *executionContext) _Viewer_scopes(ctx context.Context, field graphql.Co
 			return obj.Scopes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []service.Scope) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalNScope2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
@@ -15690,12 +15690,12 @@ func (ec *executionContext) marshalNPredictionOutput2ᚕmlgraphᚋserviceᚐPred
 	return ret
 }
 
-func (ec *executionContext) unmarshalNScope2string(ctx context.Context, v any) (service.Scope, error) {
+func (ec *executionContext) unmarshalNScope2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNScope2string(ctx context.Context, sel ast.SelectionSet, v service.Scope) graphql.Marshaler {
+func (ec *executionContext) marshalNScope2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(v)
 	if res == graphql.Null {
@@ -15704,10 +15704,10 @@ func (ec *executionContext) marshalNScope2string(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalNScope2ᚕstringᚄ(ctx context.Context, v any) ([]service.Scope, error) {
+func (ec *executionContext) unmarshalNScope2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]service.Scope, len(vSlice))
+	res := make([]string, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNScope2string(ctx, vSlice[i])
@@ -15718,7 +15718,7 @@ func (ec *executionContext) unmarshalNScope2ᚕstringᚄ(ctx context.Context, v 
 	return res, nil
 }
 
-func (ec *executionContext) marshalNScope2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Scope) graphql.Marshaler {
+func (ec *executionContext) marshalNScope2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

@@ -24,25 +24,22 @@ import (
 	"mlgraph/store"
 )
 
-// Scope is something an API key may do.
-type Scope = string
-
-// The scopes. They are independent (a PREDICT key, as a frontend app holds,
+// The scopes: what an API key may do. They are independent (a PREDICT key, as a frontend app holds,
 // cannot read stored data), except that ADMIN includes all.
 const (
-	ScopeRead    Scope = "READ"    // queries and subscriptions
-	ScopePredict Scope = "PREDICT" // predictions
-	ScopeTrain   Scope = "TRAIN"   // datasets and training
-	ScopeAdmin   Scope = "ADMIN"   // keys and deletes, and all of the above
+	ScopeRead    = "READ"    // queries and subscriptions
+	ScopePredict = "PREDICT" // predictions
+	ScopeTrain   = "TRAIN"   // datasets and training
+	ScopeAdmin   = "ADMIN"   // keys and deletes, and all of the above
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopePredict, ScopeTrain, ScopeAdmin}
+var Scopes = []string{ScopeRead, ScopePredict, ScopeTrain, ScopeAdmin}
 
 // ParseScopes reads a comma-separated list of scopes in any case, such as
 // "train,predict".
-func ParseScopes(text string) ([]Scope, error) {
-	var scopes []Scope
+func ParseScopes(text string) ([]string, error) {
+	var scopes []string
 	for _, part := range strings.Split(text, ",") {
 		s := strings.ToUpper(strings.TrimSpace(part))
 		if s == "" {
@@ -61,17 +58,15 @@ func ParseScopes(text string) ([]Scope, error) {
 	return scopes, nil
 }
 
-// AuthMode says when requests need an API key.
-type AuthMode = string
-
+// The authentication modes: when requests need an API key.
 const (
 	// AuthAuto needs a key once any key exists: a new server is open until
 	// its first key is made.
-	AuthAuto AuthMode = "auto"
+	AuthAuto = "auto"
 	// AuthRequired always needs a key.
-	AuthRequired AuthMode = "required"
+	AuthRequired = "required"
 	// AuthOff never needs one: for development only.
-	AuthOff AuthMode = "off"
+	AuthOff = "off"
 )
 
 // Principal is who a request acts for: an API key, its project and scopes.
@@ -79,14 +74,14 @@ type Principal struct {
 	KeyID   int64
 	Name    string
 	Project string
-	Scopes  []Scope
+	Scopes  []string
 	// RateLimit is the key's own limit in requests per second; 0: the
 	// server's default.
 	RateLimit float64
 }
 
 // Has reports whether the principal may act in scope.
-func (p *Principal) Has(scope Scope) bool {
+func (p *Principal) Has(scope string) bool {
 	return slices.Contains(p.Scopes, scope) || slices.Contains(p.Scopes, ScopeAdmin)
 }
 
@@ -111,7 +106,7 @@ const keyPrefix = "mlg_"
 // access is the service's authentication state: verified keys for a short
 // while, whether any key exists, and per-client rate limiters.
 type access struct {
-	mode        AuthMode
+	mode        string
 	defaultRate float64
 	// principals caches verified keys by hash. Revoking a key through this
 	// server removes it at once; another instance (or the command line)
@@ -132,7 +127,7 @@ const (
 	keysCheckEvery = time.Second
 )
 
-func newAccess(mode AuthMode, defaultRate float64) *access {
+func newAccess(mode string, defaultRate float64) *access {
 	if mode == "" {
 		mode = AuthAuto
 	}
@@ -148,8 +143,8 @@ func newAccess(mode AuthMode, defaultRate float64) *access {
 	}
 }
 
-// AuthMode returns the server's authentication mode.
-func (s *Service) AuthMode() AuthMode { return s.access.mode }
+// string returns the server's authentication mode.
+func (s *Service) AuthMode() string { return s.access.mode }
 
 // AuthRequired reports whether requests need an API key now.
 func (s *Service) AuthRequired(ctx context.Context) (bool, error) {
@@ -230,7 +225,7 @@ func principalOf(k *store.APIKey) *Principal {
 type NewAPIKey struct {
 	Name    string
 	Project string // default: the caller's project, or store.DefaultProject
-	Scopes  []Scope
+	Scopes  []string
 	// RateLimit in requests per second; nil: the server's default.
 	RateLimit *float64
 }
@@ -344,8 +339,8 @@ func (s *Service) Allow(p *Principal, clientAddr string) (bool, time.Duration) {
 type Viewer struct {
 	Authenticated bool
 	Project       *string
-	Scopes        []Scope
-	AuthMode      AuthMode
+	Scopes        []string
+	AuthMode      string
 }
 
 // Viewer returns who ctx acts for.

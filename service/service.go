@@ -35,7 +35,7 @@ type Options struct {
 	// Telemetry receives cache and training measurements (nil: none).
 	Telemetry *telemetry.Metrics
 	// AuthMode says when requests need an API key (default AuthAuto).
-	AuthMode AuthMode
+	AuthMode string
 	// RateLimit is the requests per second allowed to each API key without
 	// a limit of its own, and to each client address without a key; 0: no
 	// limit.
