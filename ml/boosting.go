@@ -272,8 +272,14 @@ func (m *GradientBoosting) Fit(ctx context.Context, x *mat.Dense, y []float64, t
 		if scores > 1 {
 			// Every class's gradient is taken at the stage's start
 			// scores: their softmax probabilities.
+			// exp(f − logΣexp f), as scikit-learn computes them: the
+			// trees' splits follow these values to the last bit.
 			for _, i := range trainRows {
-				boostingSoftmax(stageProba[i*scores:(i+1)*scores], raw[i*scores:(i+1)*scores])
+				f, p := raw[i*scores:(i+1)*scores], stageProba[i*scores:(i+1)*scores]
+				lse := logSumExp(f)
+				for k, v := range f {
+					p[k] = math.Exp(v - lse)
+				}
 			}
 		}
 		// scikit-learn draws the trees' seeds in class order.
@@ -320,14 +326,6 @@ func boostingIndicator(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// boostingSoftmax stores softmax(f) in dst.
-func boostingSoftmax(dst, f []float64) {
-	lse := logSumExp(f)
-	for k, v := range f {
-		dst[k] = math.Exp(v - lse)
-	}
 }
 
 // boostingHoldOut marks the rows held out for early stopping: a random fraction
@@ -471,7 +469,7 @@ func (m *GradientBoosting) Predict(x *mat.Dense, dst *mat.Dense) {
 			case m.Classes == 2:
 				out[0], out[1] = sigmoid(-f[0]), sigmoid(f[0])
 			default:
-				boostingSoftmax(out, f)
+				softmaxInto(out, f)
 			}
 		}
 	})

@@ -373,10 +373,7 @@ func (m *LogisticRegression) Predict(x *mat.Dense, dst *mat.Dense) {
 			dst.Set(i, 1, sigmoid(z[0]))
 			continue
 		}
-		lse := logSumExp(z)
-		for k, v := range z {
-			dst.Set(i, k, math.Exp(v-lse))
-		}
+		softmaxInto(dst.RawRowView(i), z)
 	}
 }
 
@@ -417,6 +414,29 @@ func logSumExp(z []float64) float64 {
 		s += math.Exp(v - m)
 	}
 	return m + math.Log(s)
+}
+
+// softmaxInto sets dst to softmax(z) = exp(z − logΣexp z). If every z is
+// −Inf or the sum overflows, it falls back to a uniform distribution so the
+// row still sums to one.
+func softmaxInto(dst, z []float64) {
+	lse := logSumExp(z)
+	if math.IsInf(lse, 0) || math.IsNaN(lse) {
+		for c := range dst {
+			dst[c] = 1 / float64(len(dst))
+		}
+		return
+	}
+	// Normalise by the sum too: with log-likelihoods near 1e12, exp(z −
+	// lse) alone is off from summing to one by the rounding error of z.
+	sum := 0.0
+	for c, v := range z {
+		dst[c] = math.Exp(v - lse)
+		sum += dst[c]
+	}
+	for c := range dst {
+		dst[c] /= sum
+	}
 }
 
 // owlqnMemory is the number of correction pairs kept by OWL-QN, as in

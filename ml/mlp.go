@@ -514,11 +514,7 @@ func (m *MLP) Predict(x *mat.Dense, dst *mat.Dense) {
 		}
 	case mlpSoftmaxOutput:
 		for i := range n {
-			row := z[i*out : (i+1)*out]
-			lse := logSumExp(row)
-			for k, v := range row {
-				dst.Set(i, k, math.Exp(v-lse))
-			}
+			softmaxInto(dst.RawRowView(i), z[i*out:(i+1)*out])
 		}
 	}
 }

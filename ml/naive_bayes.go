@@ -246,29 +246,6 @@ func (m *NaiveBayes) Predict(x *mat.Dense, dst *mat.Dense) {
 	})
 }
 
-// softmaxInto sets dst to softmax(z) = exp(z − logΣexp z). If every z is
-// −Inf or the sum overflows, it falls back to a uniform distribution so the
-// row still sums to one.
-func softmaxInto(dst, z []float64) {
-	lse := logSumExp(z)
-	if math.IsInf(lse, 0) || math.IsNaN(lse) {
-		for c := range dst {
-			dst[c] = 1 / float64(len(dst))
-		}
-		return
-	}
-	// Normalise by the sum too: with log-likelihoods near 1e12, exp(z −
-	// lse) alone is off from summing to one by the rounding error of z.
-	sum := 0.0
-	for c, v := range z {
-		dst[c] = math.Exp(v - lse)
-		sum += dst[c]
-	}
-	for c := range dst {
-		dst[c] /= sum
-	}
-}
-
 // checkShape implements shapeChecker.
 func (m *NaiveBayes) checkShape(inputs int, task Task, nClasses int) error {
 	if task != Classification {
