@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 )
 
 // BenchmarkPredictGraphQL measures the predict mutation end to end over
 // loopback HTTP (a trained logistic regression on iris, predictions not
-// saved), with one and with 100 rows per request, b.RunParallel clients.
+// saved), with one and with 100 rows per request, sent as rows ([[Float]])
+// or as csv text, b.RunParallel clients.
 //
 //	go test -run '^$' -bench PredictGraphQL -benchtime 3s -cpu 2 .
 func BenchmarkPredictGraphQL(b *testing.B) {
@@ -19,30 +22,48 @@ func BenchmarkPredictGraphQL(b *testing.B) {
 	iris := srv.createDataset("iris", datasetCSV(b, "iris", false)).ID
 	m := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION"})
 	for _, rows := range []int{1, 100} {
-		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
-			batch := make([][]float64, rows)
-			for i := range batch {
-				batch[i] = []float64{5.1 + float64(i%10)/10, 3.5, 1.4 + float64(i%30)/10, 0.2}
-			}
-			body, _ := json.Marshal(map[string]any{
-				"query":     `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { outputs { label } } }`,
-				"variables": map[string]any{"id": m.ID, "rows": batch},
-			})
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			b.SetBytes(int64(len(body)))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := client.Post(srv.http.URL+"/query", "application/json", bytes.NewReader(body))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+		batch := make([][]float64, rows)
+		var text strings.Builder
+		for i := range batch {
+			batch[i] = []float64{5.1 + float64(i%10)/10, 3.5, 1.4 + float64(i%30)/10, 0.2}
+			for j, v := range batch[i] {
+				if j > 0 {
+					text.WriteByte(',')
 				}
+				text.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			}
+			text.WriteByte('\n')
+		}
+		for _, form := range []string{"rows", "csv"} {
+			var body []byte
+			if form == "rows" {
+				body, _ = json.Marshal(map[string]any{
+					"query":     `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { labels } }`,
+					"variables": map[string]any{"id": m.ID, "rows": batch},
+				})
+			} else {
+				body, _ = json.Marshal(map[string]any{
+					"query":     `mutation($id: ID!, $csv: String!) { predict(input: {modelId: $id, csv: $csv, save: false}) { labels } }`,
+					"variables": map[string]any{"id": m.ID, "csv": text.String()},
+				})
+			}
+			b.Run(fmt.Sprintf("rows=%d/%s", rows, form), func(b *testing.B) {
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				b.SetBytes(int64(len(body)))
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						resp, err := client.Post(srv.http.URL+"/query", "application/json", bytes.NewReader(body))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				})
+				b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
 			})
-			b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
-		})
+		}
 	}
 }

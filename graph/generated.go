@@ -289,12 +289,16 @@ type ComplexityRoot struct {
 	}
 
 	Prediction struct {
+		Classes       func(childComplexity int) int
 		Contributions func(childComplexity int, topK *int) int
 		CreatedAt     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Inputs        func(childComplexity int) int
+		Labels        func(childComplexity int) int
 		Model         func(childComplexity int) int
 		Outputs       func(childComplexity int) int
+		Probabilities func(childComplexity int) int
+		Values        func(childComplexity int) int
 	}
 
 	PredictionConnection struct {
@@ -1534,6 +1538,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ParamInfo.Type(childComplexity), true
 
+	case "Prediction.classes":
+		if e.ComplexityRoot.Prediction.Classes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Prediction.Classes(childComplexity), true
 	case "Prediction.contributions":
 		if e.ComplexityRoot.Prediction.Contributions == nil {
 			break
@@ -1563,6 +1573,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Prediction.Inputs(childComplexity), true
+	case "Prediction.labels":
+		if e.ComplexityRoot.Prediction.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Prediction.Labels(childComplexity), true
 	case "Prediction.model":
 		if e.ComplexityRoot.Prediction.Model == nil {
 			break
@@ -1575,6 +1591,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Prediction.Outputs(childComplexity), true
+	case "Prediction.probabilities":
+		if e.ComplexityRoot.Prediction.Probabilities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Prediction.Probabilities(childComplexity), true
+	case "Prediction.values":
+		if e.ComplexityRoot.Prediction.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Prediction.Values(childComplexity), true
 
 	case "PredictionConnection.edges":
 		if e.ComplexityRoot.PredictionConnection.Edges == nil {
@@ -2140,10 +2168,10 @@ type Mutation {
   deleteModel(id: ID!): ID! @auth(scope: ADMIN)
   """
   Predict with a READY model. Give exactly one of ` + "`" + `rows` + "`" + ` (feature vectors in
-  the order of ` + "`" + `Model.features` + "`" + `, numeric features only) or ` + "`" + `records` + "`" + ` (objects
+  the order of ` + "`" + `Model.features` + "`" + `, numeric features only), ` + "`" + `records` + "`" + ` (objects
   of feature name to value; strings for categorical features; a missing or
-  null value is imputed as in training). The prediction is saved unless
-  ` + "`" + `save` + "`" + ` is false.
+  null value is imputed as in training) or ` + "`" + `csv` + "`" + ` (the compact form for many
+  rows). The prediction is saved unless ` + "`" + `save` + "`" + ` is false.
   """
   predict(input: PredictInput!): Prediction! @auth(scope: PREDICT)
   """
@@ -2748,6 +2776,13 @@ input PredictInput {
   modelId: ID!
   rows: [[Float!]!]
   records: [JSON!]
+  """
+  Rows as CSV text without a header, one line per row, values in the order
+  of ` + "`" + `Model.features` + "`" + ` (categorical values as text; an empty cell is
+  missing), e.g. "5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3". The compact form for
+  many rows: it is parsed several times faster than ` + "`" + `rows` + "`" + `.
+  """
+  csv: String
   "Save the prediction (default true)."
   save: Boolean = true
 }
@@ -2759,7 +2794,16 @@ type Prediction {
   model: Model! @auth(scope: READ)
   "The inputs, one object of feature name to value per row."
   inputs: [JSON!]!
+  "One object per row. For many rows, the lists below carry the same answers several times faster."
   outputs: [PredictionOutput!]!
+  "The predicted label of each row (classification and clustering); null for regression."
+  labels: [String!]
+  "The predicted value of each row (regression); null otherwise."
+  values: [Float!]
+  "Each row's class probabilities, in the order of ` + "`" + `classes` + "`" + ` (classification); null otherwise."
+  probabilities: [[Float!]!]
+  "The classes that ` + "`" + `probabilities` + "`" + ` gives in order (classification); null otherwise."
+  classes: [String!]
   createdAt: Time!
   """
   Why each row got its prediction: per-feature contributions, computed only
@@ -3282,6 +3326,14 @@ func (ec *executionContext) childFields_Prediction(ctx context.Context, field gr
 		return ec.fieldContext_Prediction_inputs(ctx, field)
 	case "outputs":
 		return ec.fieldContext_Prediction_outputs(ctx, field)
+	case "labels":
+		return ec.fieldContext_Prediction_labels(ctx, field)
+	case "values":
+		return ec.fieldContext_Prediction_values(ctx, field)
+	case "probabilities":
+		return ec.fieldContext_Prediction_probabilities(ctx, field)
+	case "classes":
+		return ec.fieldContext_Prediction_classes(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Prediction_createdAt(ctx, field)
 	case "contributions":
@@ -8718,7 +8770,7 @@ func (ec *executionContext) _Prediction_inputs(ctx context.Context, field graphq
 			return ec.fieldContext_Prediction_inputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Inputs, nil
+			return obj.Inputs(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []any) graphql.Marshaler {
@@ -8729,7 +8781,7 @@ func (ec *executionContext) _Prediction_inputs(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Prediction_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Prediction", field, false, false, "JSON")
+	return graphql.NewScalarFieldContext("Prediction", field, true, false, "JSON")
 }
 
 func (ec *executionContext) _Prediction_outputs(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
@@ -8762,6 +8814,98 @@ func (ec *executionContext) fieldContext_Prediction_outputs(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Prediction_labels(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Prediction", field, true, false, "String")
+}
+
+func (ec *executionContext) _Prediction_values(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Prediction", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Prediction_probabilities(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_probabilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probabilities(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v [][]float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚕᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_probabilities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Prediction", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Prediction_classes(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_classes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Classes(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_classes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Prediction", field, true, false, "String")
 }
 
 func (ec *executionContext) _Prediction_createdAt(ctx context.Context, field graphql.CollectedField, obj *service.Prediction) (ret graphql.Marshaler) {
@@ -11948,7 +12092,7 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 		asMap["save"] = true
 	}
 
-	fieldsInOrder := [...]string{"modelId", "rows", "records", "save"}
+	fieldsInOrder := [...]string{"modelId", "rows", "records", "csv", "save"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11976,6 +12120,13 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Records = data
+		case "csv":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csv"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CSV = data
 		case "save":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("save"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -13981,6 +14132,26 @@ func (ec *executionContext) _Prediction(ctx context.Context, sel ast.SelectionSe
 		case "outputs":
 			out.Values[i] = ec._Prediction_outputs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "labels":
+			out.Values[i] = ec._Prediction_labels(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "values":
+			out.Values[i] = ec._Prediction_values(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "probabilities":
+			out.Values[i] = ec._Prediction_probabilities(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "classes":
+			out.Values[i] = ec._Prediction_classes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
@@ -16291,6 +16462,41 @@ func (ec *executionContext) marshalOFeatureImportance2ᚕmlgraphᚋmlᚐFeatureI
 		fc.Result = &v[i]
 		return ec.marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImportance(ctx, sel, v[i])
 	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
 
 	for _, e := range ret {
 		if e == graphql.Null {

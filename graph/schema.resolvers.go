@@ -234,6 +234,7 @@ func (r *mutationResolver) Predict(ctx context.Context, input model.PredictInput
 		ModelID: input.ModelID,
 		Rows:    input.Rows,
 		Records: input.Records,
+		CSV:     input.CSV,
 		Save:    input.Save == nil || *input.Save,
 	})
 }

@@ -65,13 +65,15 @@ func (s *Service) Explain(ctx context.Context, p *Prediction, topK int) ([]Expla
 	if err != nil {
 		return nil, err
 	}
-	bg, _, err := columnsFromRecords(m.fitted, background)
+	bg, err := columnsFromRecords(m.fitted, background)
 	if err != nil {
 		return nil, fmt.Errorf("background sample of model %d: %w", m.rec.ID, err)
 	}
-	rows, _, err := columnsFromRecords(m.fitted, p.Inputs)
-	if err != nil {
-		return nil, err
+	rows := p.columns
+	if rows == nil {
+		if rows, err = columnsFromRecords(m.fitted, p.Inputs()); err != nil {
+			return nil, err
+		}
 	}
 	explained, err := m.fitted.Explain(ctx, rows, bg, 0)
 	if err != nil {

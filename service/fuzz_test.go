@@ -122,7 +122,7 @@ func checkBadInput(t *testing.T, m *ml.Model, what string, err error) {
 		t.Fatalf("%s: error %T %q is not BAD_USER_INPUT", what, err, err)
 	}
 	msg := e.Message
-	if strings.Contains(msg, "records[") || strings.Contains(msg, "rows[") {
+	if strings.Contains(msg, "records[") || strings.Contains(msg, "rows[") || strings.HasPrefix(msg, "csv") {
 		return
 	}
 	for _, f := range m.Features {
@@ -186,6 +186,7 @@ func FuzzRecords(f *testing.F) {
 		`[{"x": true}]`, `[{"x": [1]}]`, `[{"color": {"a": 1}}]`, `[{"color": false}]`, `[{"color": 1e5}]`,
 		`[{"colour": "red"}]`, `[{"label": "yes", "x": 0}]`, `[{"x": 1, "x": 2}]`,
 		`[[1, 2], [3.5, -4]]`, `[[1]]`, `[[1e15, -1e15]]`, `[["NaN", 1]]`, `[["-Inf", 1]]`, `[[1e400, 0]]`,
+		"1.5,red\n2,blue\n", "1.5,\n,\n", "\"1\",\"a,b\"\r\n", "1\n", "1,2,3\n", "x,red", "1e400,red", "NaN,red", "\n\n", "1,\"red\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -194,6 +195,21 @@ func FuzzRecords(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Any bytes, as the csv form.
+		for _, m := range models {
+			what := fmt.Sprintf("%s csv %q", m.Algorithm, data)
+			cols, err := columnsFromCSV(m, string(data), func(n int) error {
+				if n > 1000 {
+					return apperr.BadInputf("csv: too many rows")
+				}
+				return nil
+			})
+			if err != nil {
+				checkBadInput(t, m, what, err)
+				continue
+			}
+			predictAndCheck(t, m, what, cols, recordsOf(cols))
+		}
 		v, ok := decodeJSON(data)
 		if !ok {
 			return
@@ -203,7 +219,8 @@ func FuzzRecords(f *testing.F) {
 		for _, m := range models {
 			if records != nil {
 				what := fmt.Sprintf("%s records %s", m.Algorithm, data)
-				cols, inputs, err := columnsFromRecords(m, records)
+				cols, err := columnsFromRecords(m, records)
+				inputs := recordsOf(cols)
 				if err != nil {
 					checkBadInput(t, m, what, err)
 				} else {
@@ -215,12 +232,12 @@ func FuzzRecords(f *testing.F) {
 			}
 			if isRows {
 				what := fmt.Sprintf("%s rows %s", m.Algorithm, data)
-				cols, inputs, err := columnsFromRows(m, rows)
+				cols, err := columnsFromRows(m, rows)
 				if err != nil {
 					checkBadInput(t, m, what, err)
 					continue
 				}
-				predictAndCheck(t, m, what, cols, inputs)
+				predictAndCheck(t, m, what, cols, recordsOf(cols))
 			}
 		}
 	})

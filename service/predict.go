@@ -2,11 +2,15 @@ package service
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mlgraph/internal/apperr"
@@ -14,12 +18,16 @@ import (
 	"mlgraph/store"
 )
 
-// PredictRequest is what predict asks for: exactly one of Rows and Records.
+// PredictRequest is what predict asks for: exactly one of Rows, Records
+// and CSV.
 type PredictRequest struct {
 	ModelID string
 	Rows    [][]float64
 	Records []any
-	Save    bool
+	// CSV holds rows as CSV text without a header, values in the model's
+	// feature order: the compact form for many rows.
+	CSV  *string
+	Save bool
 }
 
 // Prediction is a predict call's inputs and outputs. ID is nil when the
@@ -27,9 +35,112 @@ type PredictRequest struct {
 type Prediction struct {
 	ID        *int64
 	ModelID   int64
-	Inputs    []any
 	Outputs   []PredictionOutput
 	CreatedAt time.Time
+
+	// The inputs are records decoded from the store, or made on demand
+	// from the feature columns of a fresh prediction: most callers never
+	// ask for them, and a map per row is the largest cost of a prediction.
+	columns    []*ml.Column
+	inputs     []any
+	inputsOnce sync.Once
+}
+
+// Inputs returns the inputs, one object of feature name to value per row
+// (nil for a missing value).
+func (p *Prediction) Inputs() []any {
+	p.inputsOnce.Do(func() {
+		if p.inputs == nil && p.columns != nil {
+			p.inputs = recordsOf(p.columns)
+		}
+	})
+	return p.inputs
+}
+
+// Labels returns each row's predicted label; nil for regression.
+func (p *Prediction) Labels() []string {
+	if len(p.Outputs) == 0 || p.Outputs[0].Label == nil {
+		return nil
+	}
+	labels := make([]string, len(p.Outputs))
+	for i, o := range p.Outputs {
+		labels[i] = *o.Label
+	}
+	return labels
+}
+
+// Values returns each row's predicted value; nil unless regression.
+func (p *Prediction) Values() []float64 {
+	if len(p.Outputs) == 0 || p.Outputs[0].Value == nil {
+		return nil
+	}
+	values := make([]float64, len(p.Outputs))
+	for i, o := range p.Outputs {
+		values[i] = *o.Value
+	}
+	return values
+}
+
+// Classes returns the classes of Probabilities, in order; nil unless
+// classification.
+func (p *Prediction) Classes() []string {
+	if len(p.Outputs) == 0 || len(p.Outputs[0].Probabilities) == 0 {
+		return nil
+	}
+	classes := make([]string, len(p.Outputs[0].Probabilities))
+	for c, cp := range p.Outputs[0].Probabilities {
+		classes[c] = cp.Label
+	}
+	return classes
+}
+
+// Probabilities returns each row's class probabilities in the order of
+// Classes; nil unless classification.
+func (p *Prediction) Probabilities() [][]float64 {
+	if len(p.Outputs) == 0 || len(p.Outputs[0].Probabilities) == 0 {
+		return nil
+	}
+	k := len(p.Outputs[0].Probabilities)
+	flat := make([]float64, len(p.Outputs)*k)
+	rows := make([][]float64, len(p.Outputs))
+	for i, o := range p.Outputs {
+		rows[i] = flat[i*k : (i+1)*k : (i+1)*k]
+		for c, cp := range o.Probabilities {
+			rows[i][c] = cp.Probability
+		}
+	}
+	return rows
+}
+
+// recordsOf turns feature columns into one record per row.
+func recordsOf(cols []*ml.Column) []any {
+	if len(cols) == 0 {
+		return nil
+	}
+	records := make([]any, cols[0].Len())
+	for i := range records {
+		r := make(map[string]any, len(cols))
+		for _, c := range cols {
+			r[c.Name] = cellValue(c, i)
+		}
+		records[i] = r
+	}
+	return records
+}
+
+// cellValue is row i of c as a JSON value: a number, a category, or nil
+// when missing.
+func cellValue(c *ml.Column, i int) any {
+	if c.Type == ml.Numeric {
+		if v := c.Num[i]; !math.IsNaN(v) {
+			return v
+		}
+		return nil
+	}
+	if code := c.Codes[i]; code >= 0 {
+		return c.Levels[code]
+	}
+	return nil
 }
 
 // PredictionOutput is one row's prediction: Value for regression, Label
@@ -58,23 +169,28 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if err != nil {
 		return nil, err
 	}
-	var (
-		cols   []*ml.Column
-		inputs []any
-	)
+	var cols []*ml.Column
+	given := 0
+	for _, set := range []bool{req.Rows != nil, req.Records != nil, req.CSV != nil} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case (req.Rows == nil) == (req.Records == nil):
-		return nil, apperr.BadInputf("give exactly one of rows and records")
+	case given != 1:
+		return nil, apperr.BadInputf("give exactly one of rows, records and csv")
 	case req.Rows != nil:
 		if err := s.checkRowCount(len(req.Rows)); err != nil {
 			return nil, err
 		}
-		cols, inputs, err = columnsFromRows(m.fitted, req.Rows)
-	default:
+		cols, err = columnsFromRows(m.fitted, req.Rows)
+	case req.Records != nil:
 		if err := s.checkRowCount(len(req.Records)); err != nil {
 			return nil, err
 		}
-		cols, inputs, err = columnsFromRecords(m.fitted, req.Records)
+		cols, err = columnsFromRecords(m.fitted, req.Records)
+	default:
+		cols, err = columnsFromCSV(m.fitted, *req.CSV, s.checkRowCount)
 	}
 	if err != nil {
 		return nil, err
@@ -83,12 +199,12 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if err != nil {
 		return nil, badInput(err)
 	}
-	p := &Prediction{ModelID: id, Inputs: inputs, Outputs: outputs(m.fitted, out), CreatedAt: time.Now().UTC()}
+	p := &Prediction{ModelID: id, columns: cols, Outputs: outputs(m.fitted, out), CreatedAt: time.Now().UTC()}
 	if !req.Save {
 		return p, nil
 	}
 	rec := &store.Prediction{ModelID: id}
-	if rec.Inputs, err = json.Marshal(p.Inputs); err != nil {
+	if rec.Inputs, err = json.Marshal(p.Inputs()); err != nil {
 		return nil, fmt.Errorf("encode prediction inputs: %w", err)
 	}
 	if rec.Outputs, err = json.Marshal(p.Outputs); err != nil {
@@ -110,7 +226,7 @@ func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) 
 	out := &store.Paged[Prediction]{TotalCount: page.TotalCount, HasNextPage: page.HasNextPage, EndCursor: page.EndCursor, Cursors: page.Cursors}
 	for _, rec := range page.Items {
 		p := &Prediction{ID: &rec.ID, ModelID: rec.ModelID, CreatedAt: rec.CreatedAt}
-		if err := json.Unmarshal(rec.Inputs, &p.Inputs); err != nil {
+		if err := json.Unmarshal(rec.Inputs, &p.inputs); err != nil {
 			return nil, fmt.Errorf("decode inputs of prediction %d: %w", rec.ID, err)
 		}
 		if err := json.Unmarshal(rec.Outputs, &p.Outputs); err != nil {
@@ -132,109 +248,168 @@ func (s *Service) checkRowCount(n int) error {
 }
 
 // columnsFromRows builds feature columns from vectors in feature order.
-func columnsFromRows(m *ml.Model, rows [][]float64) ([]*ml.Column, []any, error) {
+func columnsFromRows(m *ml.Model, rows [][]float64) ([]*ml.Column, error) {
 	p := len(m.Features)
 	cols := make([]*ml.Column, p)
 	for j, f := range m.Features {
 		if f.Type != ml.Numeric {
-			return nil, nil, apperr.BadInputf("feature %q is categorical: send records instead of rows", f.Name)
+			return nil, apperr.BadInputf("feature %q is categorical: send records or csv instead of rows", f.Name)
 		}
 		cols[j] = ml.NewNumeric(f.Name, make([]float64, len(rows)))
 	}
-	inputs := make([]any, len(rows))
 	for i, row := range rows {
 		if len(row) != p {
-			return nil, nil, apperr.BadInputf("rows[%d] has %d values; the model expects %d features (%s)", i, len(row), p, featureList(m))
+			return nil, apperr.BadInputf("rows[%d] has %d values; the model expects %d features (%s)", i, len(row), p, featureList(m))
 		}
-		record := make(map[string]any, p)
 		for j, v := range row {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, nil, apperr.BadInputf("rows[%d][%d] (%s) is not a finite number", i, j, m.Features[j].Name)
+				return nil, apperr.BadInputf("rows[%d][%d] (%s) is not a finite number", i, j, m.Features[j].Name)
 			}
 			cols[j].Num[i] = v
-			record[m.Features[j].Name] = v
 		}
-		inputs[i] = record
 	}
-	return cols, inputs, nil
+	return cols, nil
 }
 
 // columnsFromRecords builds feature columns from objects of feature name to
 // value. Absent and null values are missing; the target may be present and
 // is ignored; any other unknown name is an error, since it is most likely a
 // typo.
-func columnsFromRecords(m *ml.Model, records []any) ([]*ml.Column, []any, error) {
-	n := len(records)
-	index := make(map[string]int, len(m.Features))
-	cols := make([]*ml.Column, len(m.Features))
-	levels := make([]map[string]int32, len(m.Features))
+func columnsFromRecords(m *ml.Model, records []any) ([]*ml.Column, error) {
+	b := newColumnBuilder(m, len(records))
+	for i, r := range records {
+		record, ok := r.(map[string]any)
+		if !ok {
+			return nil, apperr.BadInputf("records[%d] must be an object of feature name to value", i)
+		}
+		for name, raw := range record {
+			j, ok := b.index[name]
+			if !ok {
+				if name == m.Target {
+					continue
+				}
+				return nil, apperr.BadInputf("records[%d]: unknown feature %q; the model expects %s", i, name, featureList(m))
+			}
+			if raw == nil {
+				continue
+			}
+			if c := b.cols[j]; c.Type == ml.Numeric {
+				v, err := toFloat(raw)
+				if err != nil {
+					return nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
+				}
+				c.Num[i] = v
+				continue
+			}
+			category, err := toCategory(raw)
+			if err != nil {
+				return nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
+			}
+			b.setCategory(j, i, category)
+		}
+	}
+	return b.cols, nil
+}
+
+// columnBuilder fills feature columns of n rows, all missing at first.
+type columnBuilder struct {
+	cols   []*ml.Column
+	index  map[string]int     // feature name to column
+	levels []map[string]int32 // per categorical column: category to code
+}
+
+func newColumnBuilder(m *ml.Model, n int) *columnBuilder {
+	b := &columnBuilder{
+		cols:   make([]*ml.Column, len(m.Features)),
+		index:  make(map[string]int, len(m.Features)),
+		levels: make([]map[string]int32, len(m.Features)),
+	}
 	for j, f := range m.Features {
-		index[f.Name] = j
+		b.index[f.Name] = j
 		if f.Type == ml.Numeric {
 			num := make([]float64, n)
 			for i := range num {
 				num[i] = math.NaN()
 			}
-			cols[j] = ml.NewNumeric(f.Name, num)
-		} else {
-			codes := make([]int32, n)
-			for i := range codes {
-				codes[i] = -1
-			}
-			cols[j] = ml.NewCategorical(f.Name, codes, nil)
-			levels[j] = make(map[string]int32)
+			b.cols[j] = ml.NewNumeric(f.Name, num)
+			continue
 		}
+		codes := make([]int32, n)
+		for i := range codes {
+			codes[i] = -1
+		}
+		b.cols[j] = ml.NewCategorical(f.Name, codes, nil)
+		b.levels[j] = make(map[string]int32)
 	}
-	inputs := make([]any, n)
-	for i, r := range records {
-		record, ok := r.(map[string]any)
-		if !ok {
-			return nil, nil, apperr.BadInputf("records[%d] must be an object of feature name to value", i)
+	return b
+}
+
+// setCategory sets row i of categorical column j.
+func (b *columnBuilder) setCategory(j, i int, category string) {
+	c := b.cols[j]
+	code, seen := b.levels[j][category]
+	if !seen {
+		code = int32(len(c.Levels))
+		b.levels[j][category] = code
+		c.Levels = append(c.Levels, category)
+	}
+	c.Codes[i] = code
+}
+
+// columnsFromCSV builds feature columns from CSV rows without a header, in
+// the model's feature order. An empty cell is missing; checkRows bounds
+// the row count before any column is made.
+func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.Column, error) {
+	text = strings.TrimRight(text, "\r\n")
+	n := 0
+	if text != "" {
+		n = strings.Count(text, "\n") + 1 // quoted newlines make this an upper bound
+	}
+	if err := checkRows(n); err != nil {
+		return nil, err
+	}
+	b := newColumnBuilder(m, n)
+	r := csv.NewReader(strings.NewReader(text))
+	r.FieldsPerRecord = len(m.Features)
+	r.ReuseRecord = true
+	rows := 0
+	for ; ; rows++ {
+		record, err := r.Read()
+		if err == io.EOF {
+			break
 		}
-		clean := make(map[string]any, len(m.Features))
-		for name, raw := range record {
-			j, ok := index[name]
-			if !ok {
-				if name == m.Target {
-					continue
-				}
-				return nil, nil, apperr.BadInputf("records[%d]: unknown feature %q; the model expects %s", i, name, featureList(m))
+		if err != nil {
+			var perr *csv.ParseError
+			if errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrFieldCount) {
+				return nil, apperr.BadInputf("csv row %d has %d values; the model expects %d features (%s)", perr.Line, len(record), len(m.Features), featureList(m))
 			}
-			if raw == nil {
-				clean[name] = nil
+			return nil, apperr.BadInputf("csv: %v", err)
+		}
+		for j, cell := range record {
+			if cell == "" {
 				continue
 			}
-			c := cols[j]
-			if c.Type == ml.Numeric {
-				v, err := toFloat(raw)
-				if err != nil {
-					return nil, nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
-				}
-				c.Num[i] = v
-				clean[name] = v
+			c := b.cols[j]
+			if c.Type != ml.Numeric {
+				b.setCategory(j, rows, cell)
 				continue
 			}
-			s, err := toCategory(raw)
-			if err != nil {
-				return nil, nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
+			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+			if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+				return nil, apperr.BadInputf("csv row %d, %s: %q is not a finite number", rows+1, c.Name, cell)
 			}
-			code, seen := levels[j][s]
-			if !seen {
-				code = int32(len(c.Levels))
-				levels[j][s] = code
-				c.Levels = append(c.Levels, s)
-			}
-			c.Codes[i] = code
-			clean[name] = s
+			c.Num[rows] = v
 		}
-		for _, f := range m.Features {
-			if _, ok := clean[f.Name]; !ok {
-				clean[f.Name] = nil
-			}
-		}
-		inputs[i] = clean
 	}
-	return cols, inputs, nil
+	if rows == 0 {
+		return nil, apperr.BadInputf("csv: no rows to predict")
+	}
+	if rows < n {
+		for _, c := range b.cols {
+			c.Num, c.Codes = c.Num[:min(rows, len(c.Num))], c.Codes[:min(rows, len(c.Codes))]
+		}
+	}
+	return b.cols, nil
 }
 
 // toFloat reads a numeric feature's value: a JSON number or a numeric string.
