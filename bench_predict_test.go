@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,5 +66,47 @@ func BenchmarkPredictGraphQL(b *testing.B) {
 				b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
+	}
+}
+
+// BenchmarkPredictHandler measures the server's own work for a predict
+// request: the whole HTTP handler (middleware, GraphQL, prediction,
+// response), called in-process without a network or a client, so that
+// allocations per request are the server's alone.
+//
+//	go test -run '^$' -bench PredictHandler -benchmem .
+func BenchmarkPredictHandler(b *testing.B) {
+	srv := newServer(b)
+	iris := srv.createDataset("iris", datasetCSV(b, "iris", false)).ID
+	m := srv.train(map[string]any{"datasetId": iris, "target": "target", "algorithm": "LOGISTIC_REGRESSION"})
+	one := map[string]any{
+		"query":     `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { labels } }`,
+		"variables": map[string]any{"id": m.ID, "rows": [][]float64{{5.1, 3.5, 1.4, 0.2}}},
+	}
+	var text strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&text, "%g,3.5,%g,0.2\n", 5.1+float64(i%10)/10, 1.4+float64(i%30)/10)
+	}
+	hundred := map[string]any{
+		"query":     `mutation($id: ID!, $csv: String!) { predict(input: {modelId: $id, csv: $csv, save: false}) { labels } }`,
+		"variables": map[string]any{"id": m.ID, "csv": text.String()},
+	}
+	for _, c := range []struct {
+		name string
+		body map[string]any
+	}{{"rows=1", one}, {"rows=100/csv", hundred}} {
+		body, _ := json.Marshal(c.body)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				srv.app.handler.ServeHTTP(w, req)
+				if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ targets=(
   ./ml:FuzzColumnUnmarshal
   ./ml:FuzzLoadModel
   ./service:FuzzRecords
+  ./service:FuzzCSVPlainMatchesQuoted
 )
 
 logs=$(mktemp -d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -17,8 +18,19 @@ import (
 // one query. They live for one request, so they cache nothing across
 // requests.
 type loaders struct {
+	// Made on first use: most requests (a prediction, say) need none.
+	once        sync.Once
+	svc         *service.Service
 	datasets    *dataloadgen.Loader[int64, *store.Dataset]
 	modelCounts *dataloadgen.Loader[int64, int64]
+}
+
+func (l *loaders) get() *loaders {
+	l.once.Do(func() {
+		l.datasets = dataloadgen.NewMappedLoader(l.svc.DatasetsByIDs, dataloadgen.WithWait(time.Millisecond))
+		l.modelCounts = dataloadgen.NewMappedLoader(l.svc.CountModelsByDataset, dataloadgen.WithWait(time.Millisecond))
+	})
+	return l
 }
 
 type loadersKey struct{}
@@ -26,10 +38,7 @@ type loadersKey struct{}
 // withLoaders gives each request its own loaders.
 func withLoaders(svc *service.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l := &loaders{
-			datasets:    dataloadgen.NewMappedLoader(svc.DatasetsByIDs, dataloadgen.WithWait(time.Millisecond)),
-			modelCounts: dataloadgen.NewMappedLoader(svc.CountModelsByDataset, dataloadgen.WithWait(time.Millisecond)),
-		}
+		l := &loaders{svc: svc}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, l)))
 	})
 }
@@ -41,7 +50,7 @@ func loadDataset(ctx context.Context, svc *service.Service, id int64) (*store.Da
 	if !ok {
 		return svc.DatasetByID(ctx, id)
 	}
-	d, err := l.datasets.Load(ctx, id)
+	d, err := l.get().datasets.Load(ctx, id)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return nil, nil
 	}
@@ -56,5 +65,5 @@ func countModels(ctx context.Context, svc *service.Service, datasetID int64) (in
 		counts, err := svc.CountModelsByDataset(ctx, []int64{datasetID})
 		return counts[datasetID], err
 	}
-	return l.modelCounts.Load(ctx, datasetID)
+	return l.get().modelCounts.Load(ctx, datasetID)
 }

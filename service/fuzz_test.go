@@ -242,3 +242,32 @@ func FuzzRecords(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCSVPlainMatchesQuoted: the fast path for CSV without quotes gives
+// the same columns and the same errors as the csv package's reader.
+func FuzzCSVPlainMatchesQuoted(f *testing.F) {
+	for _, s := range []string{"1.5,red\n2,blue\n", "1.5,\n,\n", "1\n", "1,2,3\n", "x,red", "\n\n1,a\n\n2,b", " 1 , b", "1e400,red", "1,,", ",", ""} {
+		f.Add(s)
+	}
+	models, err := fuzzModels()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if strings.ContainsAny(text, "\"\r") {
+			return
+		}
+		text = strings.TrimRight(text, "\n")
+		n := strings.Count(text, "\n") + 1
+		for _, m := range models {
+			plain, perr := newColumnBuilder(m, n).fillPlain(m, text, n)
+			quoted, qerr := newColumnBuilder(m, n).fillQuoted(m, text, n)
+			if (perr == nil) != (qerr == nil) || perr != nil && perr.Error() != qerr.Error() {
+				t.Fatalf("%s %q: plain error %v, quoted error %v", m.Algorithm, text, perr, qerr)
+			}
+			if perr == nil && fmt.Sprint(recordsOf(plain)) != fmt.Sprint(recordsOf(quoted)) {
+				t.Fatalf("%s %q: plain %v, quoted %v", m.Algorithm, text, recordsOf(plain), recordsOf(quoted))
+			}
+		}
+	})
+}

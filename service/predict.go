@@ -356,6 +356,64 @@ func (b *columnBuilder) setCategory(j, i int, category string) {
 	c.Codes[i] = code
 }
 
+// fillPlain fills b from CSV text of n lines without quotes or carriage
+// returns, with the same results and errors as the csv package's reader.
+func (b *columnBuilder) fillPlain(m *ml.Model, text string, n int) ([]*ml.Column, error) {
+	rows, lineNo := 0, 0
+	for line := range strings.Lines(text) {
+		lineNo++
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			continue // the csv package skips empty lines too
+		}
+		values := strings.Count(line, ",") + 1
+		if values != len(b.cols) {
+			return nil, apperr.BadInputf("csv row %d has %d values; the model expects %d features (%s)", lineNo, values, len(m.Features), featureList(m))
+		}
+		for j := range b.cols {
+			cell, rest, _ := strings.Cut(line, ",")
+			line = rest
+			if err := b.set(j, rows, lineNo, cell); err != nil {
+				return nil, err
+			}
+		}
+		rows++
+	}
+	return b.trim(rows, n)
+}
+
+// set stores one CSV cell, of row (0-based) on line (1-based, for
+// errors): empty is missing.
+func (b *columnBuilder) set(j, row, line int, cell string) error {
+	if cell == "" {
+		return nil
+	}
+	c := b.cols[j]
+	if c.Type != ml.Numeric {
+		b.setCategory(j, row, cell)
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return apperr.BadInputf("csv row %d, %s: %q is not a finite number", line, c.Name, cell)
+	}
+	c.Num[row] = v
+	return nil
+}
+
+// trim cuts the columns, made for up to n rows, to the rows read.
+func (b *columnBuilder) trim(rows, n int) ([]*ml.Column, error) {
+	if rows == 0 {
+		return nil, apperr.BadInputf("csv: no rows to predict")
+	}
+	if rows < n {
+		for _, c := range b.cols {
+			c.Num, c.Codes = c.Num[:min(rows, len(c.Num))], c.Codes[:min(rows, len(c.Codes))]
+		}
+	}
+	return b.cols, nil
+}
+
 // columnsFromCSV builds feature columns from CSV rows without a header, in
 // the model's feature order. An empty cell is missing; checkRows bounds
 // the row count before any column is made.
@@ -369,6 +427,17 @@ func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.
 		return nil, err
 	}
 	b := newColumnBuilder(m, n)
+	if !strings.ContainsAny(text, "\"\r") {
+		// Unquoted, as numbers are: cells are split in place, without the
+		// csv package's copy of every record.
+		return b.fillPlain(m, text, n)
+	}
+	return b.fillQuoted(m, text, n)
+}
+
+// fillQuoted fills b from any CSV text of at most n rows, with the csv
+// package's reader. Errors name the line, as fillPlain's do.
+func (b *columnBuilder) fillQuoted(m *ml.Model, text string, n int) ([]*ml.Column, error) {
 	r := csv.NewReader(strings.NewReader(text))
 	r.FieldsPerRecord = len(m.Features)
 	r.ReuseRecord = true
@@ -385,31 +454,14 @@ func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.
 			}
 			return nil, apperr.BadInputf("csv: %v", err)
 		}
+		line, _ := r.FieldPos(0)
 		for j, cell := range record {
-			if cell == "" {
-				continue
+			if err := b.set(j, rows, line, cell); err != nil {
+				return nil, err
 			}
-			c := b.cols[j]
-			if c.Type != ml.Numeric {
-				b.setCategory(j, rows, cell)
-				continue
-			}
-			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-			if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-				return nil, apperr.BadInputf("csv row %d, %s: %q is not a finite number", rows+1, c.Name, cell)
-			}
-			c.Num[rows] = v
 		}
 	}
-	if rows == 0 {
-		return nil, apperr.BadInputf("csv: no rows to predict")
-	}
-	if rows < n {
-		for _, c := range b.cols {
-			c.Num, c.Codes = c.Num[:min(rows, len(c.Num))], c.Codes[:min(rows, len(c.Codes))]
-		}
-	}
-	return b.cols, nil
+	return b.trim(rows, n)
 }
 
 // toFloat reads a numeric feature's value: a JSON number or a numeric string.
