@@ -47,6 +47,7 @@ type config struct {
 	workers      int           // trainings at once
 	trainTimeout time.Duration // time limit of one training job; 0: none
 	maxUpload    int64         // largest dataset upload, in bytes
+	modelCache   int64         // memory budget of the model cache, in bytes
 	limits       graph.Limits
 	authMode     string
 	rateLimit    float64 // requests per second per API key (or client without one); 0: none
@@ -57,7 +58,7 @@ type config struct {
 // (the flag package's way); main only has to exit.
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var level, origins, workers, maxUpload, trainTimeout string
+	var level, origins, workers, maxUpload, trainTimeout, modelCache string
 	var maxBody, maxComplexity, maxDepth, timeout, introspection, rateLimit string
 	fs := flag.NewFlagSet("mlgraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,6 +69,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&origins, "cors-origins", envOr("MLGRAPH_CORS_ORIGINS", ""), "comma-separated origins allowed by CORS, or *; empty: no CORS (env MLGRAPH_CORS_ORIGINS)")
 	fs.StringVar(&workers, "workers", envOr("MLGRAPH_WORKERS", strconv.Itoa(runtime.NumCPU())), "trainings run at once; more wait QUEUED (env MLGRAPH_WORKERS)")
 	fs.StringVar(&maxUpload, "max-upload", envOr("MLGRAPH_MAX_UPLOAD", "1GiB"), "largest dataset upload, e.g. 500MB or 2GiB (env MLGRAPH_MAX_UPLOAD)")
+	fs.StringVar(&modelCache, "model-cache", envOr("MLGRAPH_MODEL_CACHE", "256MiB"), "memory for trained models kept loaded for prediction, e.g. 64MiB or 1GiB; the least recently used are dropped past it (env MLGRAPH_MODEL_CACHE)")
 	fs.StringVar(&maxBody, "max-body", envOr("MLGRAPH_MAX_BODY", "16MiB"), "largest request body to /query other than an upload, e.g. 1MB or 16MiB (env MLGRAPH_MAX_BODY)")
 	fs.StringVar(&maxComplexity, "max-complexity", envOr("MLGRAPH_MAX_COMPLEXITY", strconv.Itoa(graph.DefaultMaxComplexity)), "largest GraphQL operation complexity; lists cost their length (connections: first) times their elements (env MLGRAPH_MAX_COMPLEXITY)")
 	fs.StringVar(&maxDepth, "max-depth", envOr("MLGRAPH_MAX_DEPTH", strconv.Itoa(graph.DefaultMaxDepth)), "deepest GraphQL selection, fragments included (env MLGRAPH_MAX_DEPTH)")
@@ -86,7 +88,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, err)
 		return c, err
 	}
-	err := c.check(level, origins, workers, maxUpload, trainTimeout)
+	err := c.check(level, origins, workers, maxUpload, trainTimeout, modelCache)
 	if err == nil {
 		err = c.checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection)
 	}
@@ -101,7 +103,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 
 // check validates and converts the values that need it: a bad value from
 // the environment fails as loudly as one from a flag.
-func (c *config) check(level, origins, workers, maxUpload, trainTimeout string) error {
+func (c *config) check(level, origins, workers, maxUpload, trainTimeout, modelCache string) error {
 	if c.logFormat != telemetry.LogText && c.logFormat != telemetry.LogJSON {
 		return fmt.Errorf("invalid -log-format %q (env MLGRAPH_LOG_FORMAT): want %s or %s", c.logFormat, telemetry.LogText, telemetry.LogJSON)
 	}
@@ -120,6 +122,9 @@ func (c *config) check(level, origins, workers, maxUpload, trainTimeout string) 
 	}
 	if c.maxUpload, err = parseBytes(maxUpload); err != nil || c.maxUpload < 1 {
 		return fmt.Errorf("invalid -max-upload %q (env MLGRAPH_MAX_UPLOAD): want a size such as 500MB or 2GiB", maxUpload)
+	}
+	if c.modelCache, err = parseBytes(modelCache); err != nil || c.modelCache < 1 {
+		return fmt.Errorf("invalid -model-cache %q (env MLGRAPH_MODEL_CACHE): want a size such as 64MiB or 1GiB", modelCache)
 	}
 	return nil
 }
@@ -233,7 +238,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	} else if n > 0 {
 		log.Info("removed upload files left by an interrupted server", "files", n)
 	}
-	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withLimits(cfg.limits),
+	app, err := openApp(ctx, cfg.db, log, withCORSOrigins(cfg.corsOrigins), withWorkers(cfg.workers), withTrainTimeout(cfg.trainTimeout), withMaxUpload(cfg.maxUpload), withModelCache(cfg.modelCache), withLimits(cfg.limits),
 		withAuth(cfg.authMode), withRateLimit(cfg.rateLimit))
 	if err != nil {
 		return err
@@ -305,6 +310,7 @@ type appOptions struct {
 	workers       int
 	trainTimeout  time.Duration
 	maxUpload     int64
+	modelCache    int64 // bytes; 0: the service's default
 	shutdownGrace time.Duration
 	limits        graph.Limits // default: graph.DefaultLimits()
 	authMode      string
@@ -364,6 +370,11 @@ func withTrainTimeout(d time.Duration) appOption {
 // withMaxUpload bounds dataset uploads, in bytes.
 func withMaxUpload(n int64) appOption {
 	return func(o *appOptions) { o.maxUpload = n }
+}
+
+// withModelCache bounds the memory of the model cache, in bytes.
+func withModelCache(n int64) appOption {
+	return func(o *appOptions) { o.modelCache = n }
 }
 
 // withShutdownGrace sets how long running trainings get to finish when the
@@ -440,7 +451,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 		return nil, nil, err
 	}
 	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, TrainTimeout: o.trainTimeout, MaxUploadBytes: o.maxUpload,
-		AuthMode: o.authMode, RateLimit: o.rateLimit})
+		ModelCacheBytes: o.modelCache, AuthMode: o.authMode, RateLimit: o.rateLimit})
 
 	// The API's routes need a key when authentication is on; the
 	// playground page, health check and metrics do not.

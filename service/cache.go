@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
+	"sync"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
 
 	"mlgraph/internal/apperr"
@@ -17,28 +19,63 @@ import (
 // the bytes carry their own version too.
 const modelStateFormat = 1
 
+// modelEntryOverhead is added to the cost of each cached model for what
+// its serialized state does not count: the record's strings, slices and
+// maps, the decoded structures' headers and the LRU's bookkeeping.
+const modelEntryOverhead = 2 << 10
+
 // loadedModel is a READY model's record with its fitted state decoded.
 type loadedModel struct {
 	rec    *store.Model
 	fitted *ml.Model
+	// cost estimates the memory the entry holds, in bytes (see modelCost).
+	cost int64
+}
+
+// modelCost estimates the memory held by a cached model: its serialized
+// state (JSON, a fair upper bound of the decoded numbers), the record's
+// JSON blobs (report, background sample, metrics…) and a fixed overhead.
+func modelCost(rec *store.Model, stateBytes int) int64 {
+	n := stateBytes + modelEntryOverhead
+	for _, blob := range [][]byte{rec.Metrics, rec.TrainingMetrics, rec.FeatureImportance, rec.CrossValidation,
+		rec.Tuning, rec.Report, rec.Background, rec.Request} {
+		n += len(blob)
+	}
+	return int64(n)
 }
 
 // modelCache keeps fitted models in memory so that predictions read the
 // database once per model, not once per request. Concurrent misses for one
-// model share a single load.
+// model share a single load. It is bounded by bytes: the least recently
+// used models are evicted until the estimated total (see modelCost) is
+// within the budget, and a model larger than the whole budget is served
+// but not kept.
 type modelCache struct {
 	store     *store.Store
 	telemetry *telemetry.Metrics
-	entries   *lru.Cache[int64, *loadedModel]
+	budget    int64
 	loads     singleflight.Group
+
+	mu      sync.Mutex
+	entries *simplelru.LRU[int64, *loadedModel] // guarded by mu
+	bytes   int64                               // sum of the entries' costs; guarded by mu
 }
 
-func newModelCache(st *store.Store, size int, tm *telemetry.Metrics) *modelCache {
-	entries, err := lru.New[int64, *loadedModel](size)
-	if err != nil {
-		panic(fmt.Sprintf("model cache of size %d: %v", size, err)) // size is checked by New
+func newModelCache(st *store.Store, budget int64, tm *telemetry.Metrics) *modelCache {
+	if budget <= 0 {
+		panic(fmt.Sprintf("model cache of %d bytes", budget)) // the budget is checked by New
 	}
-	return &modelCache{store: st, entries: entries, telemetry: tm}
+	c := &modelCache{store: st, telemetry: tm, budget: budget}
+	// The count bound is never reached: bytes bound the cache. The
+	// callback runs on every removal (eviction, Remove), always under mu.
+	entries, err := simplelru.NewLRU[int64, *loadedModel](math.MaxInt, func(_ int64, m *loadedModel) {
+		c.bytes -= m.cost
+	})
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	c.entries = entries
+	return c
 }
 
 // get returns a READY model of ctx's project, loading it on a miss.
@@ -60,7 +97,7 @@ func (c *modelCache) get(ctx context.Context, id int64) (*loadedModel, error) {
 // load returns a model of any project: its record, and its fitted state
 // if it is READY (only those are kept).
 func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
-	if m, ok := c.entries.Get(id); ok {
+	if m, ok := c.lookup(id); ok {
 		c.telemetry.CacheHit()
 		return m, nil
 	}
@@ -87,9 +124,8 @@ func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode model %d: %w", id, err)
 		}
-		m := &loadedModel{rec: rec, fitted: fitted}
-		c.entries.Add(id, m)
-		c.telemetry.SetCachedModels(c.entries.Len())
+		m := &loadedModel{rec: rec, fitted: fitted, cost: modelCost(rec, len(data))}
+		c.add(id, m)
 		return m, nil
 	})
 	if err != nil {
@@ -98,9 +134,53 @@ func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
 	return v.(*loadedModel), nil
 }
 
-func (c *modelCache) put(rec *store.Model, fitted *ml.Model) {
-	c.entries.Add(rec.ID, &loadedModel{rec: rec, fitted: fitted})
-	c.telemetry.SetCachedModels(c.entries.Len())
+// put keeps a model just trained; stateBytes is the length of its
+// serialized state (what ml.Model.MarshalBinary gave).
+func (c *modelCache) put(rec *store.Model, fitted *ml.Model, stateBytes int) {
+	c.add(rec.ID, &loadedModel{rec: rec, fitted: fitted, cost: modelCost(rec, stateBytes)})
 }
 
-func (c *modelCache) remove(id int64) { c.entries.Remove(id) }
+func (c *modelCache) remove(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries.Remove(id)
+	c.report()
+}
+
+// lookup returns a cached model, marking it the most recently used.
+func (c *modelCache) lookup(id int64) (*loadedModel, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries.Get(id)
+}
+
+// add keeps m as the most recently used model, replacing any entry of
+// the same id, then evicts the least recently used ones until the total
+// is within the budget. A model over the whole budget is not kept.
+func (c *modelCache) add(id int64, m *loadedModel) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries.Remove(id) // a replaced entry leaves the total
+	if m.cost <= c.budget {
+		c.entries.Add(id, m)
+		c.bytes += m.cost
+		for c.bytes > c.budget {
+			c.entries.RemoveOldest()
+		}
+	}
+	c.report()
+}
+
+// report sends the cache's size to telemetry; mu is held, so the last
+// value reported is the current one.
+func (c *modelCache) report() {
+	c.telemetry.SetCachedModels(c.entries.Len())
+	c.telemetry.SetCachedModelBytes(c.bytes)
+}
+
+// stats returns how many models the cache holds and their total cost.
+func (c *modelCache) stats() (models int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries.Len(), c.bytes
+}

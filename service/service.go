@@ -20,8 +20,10 @@ import (
 
 // Options configure a Service. Zero values pick the defaults.
 type Options struct {
-	// ModelCacheSize bounds how many fitted models stay in memory.
-	ModelCacheSize int
+	// ModelCacheBytes bounds the memory of the fitted models kept in
+	// memory, as estimated from their serialized size (default 256 MiB);
+	// the least recently used are evicted past it.
+	ModelCacheBytes int64
 	// MaxPredictRows bounds the rows of one predict call.
 	MaxPredictRows int
 	// Workers is how many trainings run at once (default: the number of
@@ -43,9 +45,9 @@ type Options struct {
 }
 
 const (
-	defaultModelCacheSize = 256
-	defaultMaxPredictRows = 10_000
-	defaultMaxUploadBytes = 1 << 30
+	defaultModelCacheBytes = 256 << 20
+	defaultMaxPredictRows  = 10_000
+	defaultMaxUploadBytes  = 1 << 30
 )
 
 // Service holds mlgraph's dependencies; it is safe for concurrent use.
@@ -67,8 +69,8 @@ type Service struct {
 
 // New returns a Service backed by st.
 func New(st *store.Store, opts Options) *Service {
-	if opts.ModelCacheSize <= 0 {
-		opts.ModelCacheSize = defaultModelCacheSize
+	if opts.ModelCacheBytes <= 0 {
+		opts.ModelCacheBytes = defaultModelCacheBytes
 	}
 	if opts.MaxPredictRows <= 0 {
 		opts.MaxPredictRows = defaultMaxPredictRows
@@ -85,7 +87,7 @@ func New(st *store.Store, opts Options) *Service {
 	lifetime, stop := context.WithCancelCause(context.Background())
 	return &Service{
 		store:          st,
-		models:         newModelCache(st, opts.ModelCacheSize, opts.Telemetry),
+		models:         newModelCache(st, opts.ModelCacheBytes, opts.Telemetry),
 		maxPredictRows: opts.MaxPredictRows,
 		maxUploadBytes: opts.MaxUploadBytes,
 		trainTimeout:   opts.TrainTimeout,

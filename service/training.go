@@ -185,7 +185,7 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 	if err := s.store.CompleteModel(context.WithoutCancel(ctx), rec, modelStateFormat, state); err != nil {
 		return nil, fmt.Errorf("save model %d: %w", rec.ID, err)
 	}
-	s.models.put(rec, fitted)
+	s.models.put(rec, fitted, len(state))
 	return fitted, nil
 }
 

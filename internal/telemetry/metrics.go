@@ -40,6 +40,7 @@ type Metrics struct {
 	cacheHits        prometheus.Counter
 	cacheMisses      prometheus.Counter
 	cachedModels     prometheus.Gauge
+	cachedBytes      prometheus.Gauge
 	trainingStarted  *prometheus.CounterVec
 	trainingDuration *prometheus.HistogramVec
 	jobs             *prometheus.GaugeVec
@@ -63,6 +64,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: Namespace, Name: "model_cache_models",
 			Help: "Models currently held in the in-memory model cache.",
 		}),
+		cachedBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "model_cache_bytes",
+			Help: "Estimated memory of the models held in the model cache (their serialized size plus an overhead), in bytes.",
+		}),
 		trainingStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "training_started_total",
 			Help: "Trainings started, by algorithm.",
@@ -77,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Training jobs (models) by state, as last reported by the service.",
 		}, []string{"state"}),
 	}
-	for _, c := range []prometheus.Collector{m.cacheHits, m.cacheMisses, m.cachedModels, m.trainingStarted, m.trainingDuration, m.jobs} {
+	for _, c := range []prometheus.Collector{m.cacheHits, m.cacheMisses, m.cachedModels, m.cachedBytes, m.trainingStarted, m.trainingDuration, m.jobs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register service metrics: %w", err)
 		}
@@ -103,6 +108,13 @@ func (m *Metrics) CacheMiss() {
 func (m *Metrics) SetCachedModels(n int) {
 	if m != nil {
 		m.cachedModels.Set(float64(n))
+	}
+}
+
+// SetCachedModelBytes reports the estimated bytes the cache holds now.
+func (m *Metrics) SetCachedModelBytes(n int64) {
+	if m != nil {
+		m.cachedBytes.Set(float64(n))
 	}
 }
 

@@ -18,6 +18,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.CacheHit()
 	m.CacheMiss()
 	m.SetCachedModels(3)
+	m.SetCachedModelBytes(3 << 20)
 	m.TrainingStarted("KNN")
 	m.TrainingFinished("KNN", "READY", time.Second)
 	m.SetJobs("TRAINING", 1)
@@ -36,6 +37,7 @@ func TestMetrics(t *testing.T) {
 	m.CacheHit()
 	m.CacheMiss()
 	m.SetCachedModels(4)
+	m.SetCachedModelBytes(123456)
 	m.TrainingStarted("RIDGE")
 	m.TrainingFinished("RIDGE", "READY", 1500*time.Millisecond)
 	m.SetJobs("TRAINING", 2)
@@ -50,6 +52,7 @@ func TestMetrics(t *testing.T) {
 		{"mlgraph_model_cache_hits_total", nil, 2},
 		{"mlgraph_model_cache_misses_total", nil, 1},
 		{"mlgraph_model_cache_models", nil, 4},
+		{"mlgraph_model_cache_bytes", nil, 123456},
 		{"mlgraph_training_started_total", map[string]string{"algorithm": "RIDGE"}, 1},
 		{"mlgraph_training_duration_seconds", map[string]string{"algorithm": "RIDGE", "status": "READY"}, 1.5},
 		{"mlgraph_training_jobs", map[string]string{"state": "TRAINING"}, 2},

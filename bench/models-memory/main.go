@@ -1,0 +1,563 @@
+// Command models-memory checks that a server holding many trained small
+// models stays within a memory budget. It builds the server, starts it on
+// a free 127.0.0.1 port with a new SQLite database and -auth=off, creates
+// an iris-like dataset (150 rows, 4 features, generated here), trains
+// -models small models over GraphQL (logistic regression, trees, forests
+// of 10 trees, boosting of 20, k-NN, naive Bayes, linear SVM, linear
+// models, k-means), then predicts once with each so that all are in the
+// model cache, and reads the server's resident memory (VmRSS, and its
+// peak VmHWM, from /proc/PID/status) and the cache's size from /metrics.
+// It then restarts the server on the same database and predicts with
+// every model again, so that the second figures are those of a server
+// that loaded its models from the database, without training's garbage.
+//
+// It prints the figures of both phases and PASS when every RSS and peak
+// RSS is under -limit, else FAIL (exit 1). Linux only (/proc).
+//
+//	go run ./bench/models-memory
+//	go run ./bench/models-memory -models 1000 -limit 200MB -model-cache 256MiB
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	models, clients, workers int
+	limit                    int64
+	modelCache               string
+	timeout                  time.Duration
+	keep                     bool
+}
+
+func main() {
+	var o options
+	var limit string
+	flag.IntVar(&o.models, "models", 1000, "models to train and hold")
+	flag.IntVar(&o.clients, "clients", 2, "concurrent GraphQL clients training and predicting")
+	flag.IntVar(&o.workers, "workers", 2, "the server's -workers")
+	flag.StringVar(&limit, "limit", "200MB", "largest RSS (and peak RSS) that passes")
+	flag.StringVar(&o.modelCache, "model-cache", "", "the server's -model-cache (empty: its default)")
+	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "hard limit on the whole run")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, database, logs)")
+	flag.Parse()
+	var err error
+	if o.limit, err = parseSize(limit); err != nil || flag.NArg() > 0 || o.models < 1 || o.clients < 1 || o.workers < 1 || o.timeout <= 0 {
+		fmt.Fprintln(os.Stderr, "models-memory: want -models, -clients and -workers of at least 1, a -limit such as 200MB, a positive -timeout and no arguments")
+		os.Exit(2)
+	}
+	os.Exit(run(o))
+}
+
+func run(o options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeoutCause(ctx, o.timeout, errors.New("-timeout passed"))
+	defer cancel()
+
+	dir, err := os.MkdirTemp("", "mlgraph-models-memory-")
+	if err != nil {
+		return fail(err)
+	}
+	if o.keep {
+		fmt.Println("temporary directory:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin, err := build(ctx, dir)
+	if err != nil {
+		return fail(err)
+	}
+	c := &client{http: &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: o.clients,
+	}}} // no Proxy: loopback only
+
+	// Phase 1: train every model, then predict with each.
+	srv, err := start(ctx, o, bin, dir, "train")
+	if err != nil {
+		return fail(err)
+	}
+	defer srv.stop()
+	c.base = srv.base
+	if err := c.waitHealthy(ctx, srv); err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	}
+	began := time.Now()
+	datasetID, err := c.createDataset(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("create the dataset: %w%s", err, srv.logTail(20)))
+	}
+	ids, err := c.trainAll(ctx, o, datasetID)
+	if err != nil {
+		return fail(fmt.Errorf("training: %w%s", err, srv.logTail(20)))
+	}
+	trainTime := time.Since(began)
+	fmt.Printf("trained %d models in %.1f s (%d clients, -workers %d)\n", len(ids), trainTime.Seconds(), o.clients, o.workers)
+	var phases []phase
+	p, err := measure(ctx, c, srv, o, ids, "after training and one predict per model")
+	if err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	}
+	phases = append(phases, p)
+	fmt.Println("server:", srv.stop())
+
+	// Phase 2: a new process on the same database loads every model.
+	srv, err = start(ctx, o, bin, dir, "restart")
+	if err != nil {
+		return fail(err)
+	}
+	defer srv.stop()
+	c.base = srv.base
+	if err := c.waitHealthy(ctx, srv); err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	}
+	p, err = measure(ctx, c, srv, o, ids, "after a restart and one predict per model (all loaded from the database)")
+	if err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	}
+	phases = append(phases, p)
+	fmt.Println("server:", srv.stop())
+
+	passed := true
+	for _, p := range phases {
+		passed = passed && p.rss < o.limit && p.peak < o.limit
+	}
+	fmt.Printf("limit: %s (RSS and peak RSS of both phases)\n", mb(o.limit))
+	if passed {
+		fmt.Println("PASS")
+		return 0
+	}
+	fmt.Println("FAIL")
+	return 1
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "models-memory:", err)
+	return 1
+}
+
+// phase is what one measurement found.
+type phase struct {
+	rss, peak int64
+}
+
+// measure predicts once with every model, then prints the server's memory
+// and the model cache's figures.
+func measure(ctx context.Context, c *client, srv *server, o options, ids []string, what string) (phase, error) {
+	began := time.Now()
+	if err := c.predictAll(ctx, o, ids); err != nil {
+		return phase{}, fmt.Errorf("predicting: %w", err)
+	}
+	predictTime := time.Since(began)
+	metrics, err := c.metrics(ctx)
+	if err != nil {
+		return phase{}, err
+	}
+	rss, peak, err := procMemory(srv.cmd.Process.Pid)
+	if err != nil {
+		return phase{}, err
+	}
+	cached, cacheBytes := metrics["mlgraph_model_cache_models"], metrics["mlgraph_model_cache_bytes"]
+	fmt.Printf("\n%s:\n", what)
+	fmt.Printf("  models:            %d (predicted with each in %.1f s)\n", len(ids), predictTime.Seconds())
+	fmt.Printf("  cached models:     %.0f\n", cached)
+	fmt.Printf("  cache bytes:       %s (%.1f KiB per model)\n", mb(int64(cacheBytes)), cacheBytes/math.Max(cached, 1)/1024)
+	fmt.Printf("  Go heap in use:    %s (go_memstats_heap_inuse_bytes)\n", mb(int64(metrics["go_memstats_heap_inuse_bytes"])))
+	fmt.Printf("  Go runtime total:  %s (go_memstats_sys_bytes)\n", mb(int64(metrics["go_memstats_sys_bytes"])))
+	fmt.Printf("  RSS (VmRSS):       %s\n", mb(rss))
+	fmt.Printf("  peak RSS (VmHWM):  %s\n", mb(peak))
+	verdict := "PASS"
+	if rss >= o.limit || peak >= o.limit {
+		verdict = "FAIL"
+	}
+	fmt.Printf("  %s against %s\n", verdict, mb(o.limit))
+	return phase{rss: rss, peak: peak}, nil
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+// procMemory reads a process's resident set and its peak, in bytes.
+func procMemory(pid int) (rss, peak int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the server's memory (Linux only): %w", err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/status: %q", pid, line)
+		}
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	if rss == 0 || peak == 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
+	}
+	return rss, peak, nil
+}
+
+// parseSize reads 200MB, 256MiB, 1GB… (the server's units).
+func parseSize(text string) (int64, error) {
+	units := []struct {
+		suffix string
+		scale  float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	scale := 1.0
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(text, u.suffix); ok {
+			text, scale = n, u.scale
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	if err != nil || v <= 0 || v*scale > 1e15 {
+		return 0, fmt.Errorf("invalid size %q", text)
+	}
+	return int64(v * scale), nil
+}
+
+// build compiles the server into dir.
+func build(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "mlgraph")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	gomod, _ := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if mod := strings.TrimSpace(string(gomod)); mod != "" && mod != os.DevNull {
+		cmd.Dir = filepath.Dir(mod) // else the working directory
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the server (run models-memory in the mlgraph repository): %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// server is the mlgraph child process.
+type server struct {
+	cmd      *exec.Cmd
+	base     string
+	logPath  string
+	exited   chan struct{}
+	stopOnce sync.Once
+	stopNote string
+}
+
+// start runs the server on a free loopback port, on dir's database.
+func start(ctx context.Context, o options, bin, dir, name string) (*server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	args := []string{"-addr", addr, "-db", filepath.Join(dir, "models.db"), "-auth=off", "-log-format", "json",
+		"-workers", strconv.Itoa(o.workers)}
+	if o.modelCache != "" {
+		args = append(args, "-model-cache", o.modelCache)
+	}
+	logPath := filepath.Join(dir, "server-"+name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, base: "http://" + addr, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		s.stopNote = "stopped cleanly on SIGTERM"
+		if err := cmd.Wait(); err != nil {
+			s.stopNote = "exited: " + err.Error()
+		}
+		close(s.exited)
+	}()
+	return s, nil
+}
+
+// stop sends SIGTERM, then SIGKILL after 45 s, and says how the server
+// ended. Calling it again returns the same note.
+func (s *server) stop() string {
+	s.stopOnce.Do(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(45 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+			s.stopNote = "killed: still running 45 s after SIGTERM"
+		}
+	})
+	return s.stopNote
+}
+
+func (s *server) logTail(n int) string {
+	data, _ := os.ReadFile(s.logPath)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return "\nserver log:\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+type client struct {
+	http *http.Client
+	base string
+}
+
+func (c *client) waitHealthy(ctx context.Context, srv *server) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+		if resp, err := c.http.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-srv.exited:
+			return errors.New("the server exited before answering /healthz")
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return errors.New("/healthz did not answer 200 within a minute")
+}
+
+// query sends a GraphQL request; any error in the answer is an error.
+func (c *client) query(ctx context.Context, query string, vars map[string]any, into any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var answer struct {
+		Data   json.RawMessage
+		Errors []struct{ Message string }
+	}
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, raw)
+	}
+	if len(answer.Errors) > 0 {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, answer.Errors[0].Message)
+	}
+	return json.Unmarshal(answer.Data, into)
+}
+
+// irisCSV generates an iris-like dataset: three species of 50 flowers,
+// four measurements each.
+func irisCSV() string {
+	r := rand.New(rand.NewPCG(1, 2))
+	species := []struct {
+		name        string
+		mean, sigma [4]float64
+	}{
+		{"setosa", [4]float64{5.0, 3.4, 1.5, 0.25}, [4]float64{0.35, 0.38, 0.17, 0.1}},
+		{"versicolor", [4]float64{5.9, 2.8, 4.3, 1.3}, [4]float64{0.5, 0.3, 0.47, 0.2}},
+		{"virginica", [4]float64{6.6, 3.0, 5.55, 2.0}, [4]float64{0.63, 0.32, 0.55, 0.27}},
+	}
+	var b strings.Builder
+	b.WriteString("sepal_length,sepal_width,petal_length,petal_width,species\n")
+	for _, s := range species {
+		for range 50 {
+			for j := range 4 {
+				fmt.Fprintf(&b, "%.1f,", math.Max(0.1, s.mean[j]+s.sigma[j]*r.NormFloat64()))
+			}
+			b.WriteString(s.name + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (c *client) createDataset(ctx context.Context) (string, error) {
+	var out struct{ CreateDataset struct{ ID string } }
+	err := c.query(ctx, `mutation($csv: String!) { createDataset(input: {name: "iris-like", csv: $csv}) { id } }`,
+		map[string]any{"csv": irisCSV()}, &out)
+	return out.CreateDataset.ID, err
+}
+
+var (
+	measurements = []string{"sepal_length", "sepal_width", "petal_length", "petal_width"}
+	classify     = map[string]any{"target": "species", "features": measurements}
+	regress      = map[string]any{"target": "petal_width", "features": measurements[:3]}
+	cluster      = map[string]any{"features": measurements}
+)
+
+// spec is one kind of model trained in turn.
+type spec struct {
+	algorithm string
+	input     map[string]any // target and features
+	params    map[string]any
+}
+
+var specs = []spec{
+	{"LOGISTIC_REGRESSION", classify, nil},
+	{"DECISION_TREE", classify, nil},
+	{"KNN", classify, map[string]any{"k": 5}},
+	{"NAIVE_BAYES", classify, nil},
+	{"RANDOM_FOREST", classify, map[string]any{"nEstimators": 10}},
+	{"GRADIENT_BOOSTING", classify, map[string]any{"nEstimators": 20}},
+	{"LINEAR_SVM", classify, nil},
+	{"LINEAR_REGRESSION", regress, nil},
+	{"RIDGE", regress, nil},
+	{"DECISION_TREE", regress, nil},
+	{"KNN", regress, nil},
+	{"RANDOM_FOREST", regress, map[string]any{"nEstimators": 10}},
+	{"GRADIENT_BOOSTING", regress, map[string]any{"nEstimators": 20}},
+	{"KMEANS", cluster, map[string]any{"k": 3}},
+}
+
+// parallel runs f(i) for i in [0, n) on clients goroutines, stopping at
+// the first error.
+func parallel(ctx context.Context, clients, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// trainAll trains o.models models, cycling through specs with a new split
+// seed each, and returns their ids.
+func (c *client) trainAll(ctx context.Context, o options, datasetID string) ([]string, error) {
+	ids := make([]string, o.models)
+	progress := newProgress("trained", o.models)
+	err := parallel(ctx, o.clients, o.models, func(ctx context.Context, i int) error {
+		s := specs[i%len(specs)]
+		input := map[string]any{"datasetId": datasetID, "algorithm": s.algorithm,
+			"split": map[string]any{"method": "RANDOM", "testFraction": 0.2, "seed": i}}
+		for k, v := range s.input {
+			input[k] = v
+		}
+		if s.params != nil {
+			input["params"] = s.params
+		}
+		var out struct {
+			TrainModel struct{ ID, Status, Error string }
+		}
+		if err := c.query(ctx, `mutation($input: TrainModelInput!) { trainModel(input: $input, wait: true) { id status error } }`,
+			map[string]any{"input": input}, &out); err != nil {
+			return fmt.Errorf("model %d (%s): %w", i, s.algorithm, err)
+		}
+		if m := out.TrainModel; m.Status != "READY" {
+			return fmt.Errorf("model %s (%s) is %s: %s", m.ID, s.algorithm, m.Status, m.Error)
+		}
+		ids[i] = out.TrainModel.ID
+		progress.add()
+		return nil
+	})
+	return ids, err
+}
+
+// predictAll predicts one row with every model (not saved).
+func (c *client) predictAll(ctx context.Context, o options, ids []string) error {
+	return parallel(ctx, o.clients, len(ids), func(ctx context.Context, i int) error {
+		row := []float64{5.8, 2.9, 4.4, 1.4}
+		if specs[i%len(specs)].input["target"] == "petal_width" {
+			row = row[:3]
+		}
+		var out struct {
+			Predict struct{ Outputs []json.RawMessage }
+		}
+		err := c.query(ctx, `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { outputs { label value } } }`,
+			map[string]any{"id": ids[i], "rows": [][]float64{row}}, &out)
+		if err == nil && len(out.Predict.Outputs) != 1 {
+			err = fmt.Errorf("%d outputs for one row", len(out.Predict.Outputs))
+		}
+		if err != nil {
+			return fmt.Errorf("model %s: %w", ids[i], err)
+		}
+		return nil
+	})
+}
+
+// metrics reads the server's Prometheus metrics without labels.
+func (c *client) metrics(ctx context.Context) (map[string]float64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// progress prints a line every tenth of the work.
+type progress struct {
+	what      string
+	total     int
+	done      atomic.Int64
+	startedAt time.Time
+}
+
+func newProgress(what string, total int) *progress {
+	return &progress{what: what, total: total, startedAt: time.Now()}
+}
+
+func (p *progress) add() {
+	n := int(p.done.Add(1))
+	if step := max(p.total/10, 1); n%step == 0 || n == p.total {
+		fmt.Printf("  %s %d/%d (%.0f s)\n", p.what, n, p.total, time.Since(p.startedAt).Seconds())
+	}
+}
