@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +16,8 @@ import (
 // BenchmarkPredictGraphQL measures the predict mutation end to end over
 // loopback HTTP (a trained logistic regression on iris, predictions not
 // saved), with one and with 100 rows per request, sent as rows ([[Float]])
-// or as csv text, b.RunParallel clients.
+// or as csv text, or as rows saved (each prediction stored, by group
+// commit), b.RunParallel clients.
 //
 //	go test -run '^$' -bench PredictGraphQL -benchtime 3s -cpu 2 .
 func BenchmarkPredictGraphQL(b *testing.B) {
@@ -35,14 +37,20 @@ func BenchmarkPredictGraphQL(b *testing.B) {
 			}
 			text.WriteByte('\n')
 		}
-		for _, form := range []string{"rows", "csv"} {
+		for _, form := range []string{"rows", "csv", "saved"} {
 			var body []byte
-			if form == "rows" {
+			switch form {
+			case "saved": // rows, and each prediction stored (group commit)
+				body, _ = json.Marshal(map[string]any{
+					"query":     `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows}) { id labels } }`,
+					"variables": map[string]any{"id": m.ID, "rows": batch},
+				})
+			case "rows":
 				body, _ = json.Marshal(map[string]any{
 					"query":     `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { labels } }`,
 					"variables": map[string]any{"id": m.ID, "rows": batch},
 				})
-			} else {
+			default:
 				body, _ = json.Marshal(map[string]any{
 					"query":     `mutation($id: ID!, $csv: String!) { predict(input: {modelId: $id, csv: $csv, save: false}) { labels } }`,
 					"variables": map[string]any{"id": m.ID, "csv": text.String()},
@@ -51,6 +59,8 @@ func BenchmarkPredictGraphQL(b *testing.B) {
 			b.Run(fmt.Sprintf("rows=%d/%s", rows, form), func(b *testing.B) {
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 				b.SetBytes(int64(len(body)))
+				// 16 clients on 2 CPUs, as the comparison's 16 connections.
+				b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {

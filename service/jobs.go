@@ -586,6 +586,7 @@ func (s *Service) resume(ctx context.Context) error {
 // running jobs get until ctx is done to finish, then are interrupted and
 // queued again.
 func (s *Service) Close(ctx context.Context) error {
+	defer s.predictions.close()
 	q := s.jobs
 	q.mu.Lock()
 	q.closed = true

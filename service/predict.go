@@ -210,7 +210,7 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if rec.Outputs, err = json.Marshal(p.Outputs); err != nil {
 		return nil, fmt.Errorf("encode prediction outputs: %w", err)
 	}
-	if err := s.store.CreatePrediction(ctx, rec); err != nil {
+	if err := s.predictions.save(ctx, rec); err != nil {
 		return nil, fmt.Errorf("save prediction of model %d: %w", id, err)
 	}
 	p.ID, p.CreatedAt = &rec.ID, rec.CreatedAt

@@ -62,6 +62,7 @@ type Service struct {
 	telemetry      *telemetry.Metrics
 	jobs           *jobQueue
 	access         *access
+	predictions    *predictionWriter
 	// lifetime is cancelled, with a cause, to interrupt running jobs.
 	lifetime context.Context
 	stop     context.CancelCauseFunc
@@ -96,6 +97,7 @@ func New(st *store.Store, opts Options) *Service {
 		telemetry:      opts.Telemetry,
 		jobs:           newJobQueue(),
 		access:         newAccess(opts.AuthMode, opts.RateLimit),
+		predictions:    newPredictionWriter(st),
 		lifetime:       lifetime,
 		stop:           stop,
 	}

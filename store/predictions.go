@@ -24,6 +24,30 @@ func (s *Store) CreatePrediction(ctx context.Context, p *Prediction) error {
 	return nil
 }
 
+// CreatePredictions stores several predictions in one transaction, one
+// commit for all (group commit: under load, many requests' records share
+// one fsync). It returns one error per prediction: if the batch fails (say
+// one model was deleted meanwhile), each is stored on its own, so that one
+// bad record fails only its own request.
+func (s *Store) CreatePredictions(ctx context.Context, ps []*Prediction) []error {
+	errs := make([]error, len(ps))
+	if len(ps) == 1 {
+		errs[0] = s.CreatePrediction(ctx, ps[0])
+		return errs
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Create(ps).Error
+	})
+	if err == nil {
+		return errs
+	}
+	for i, p := range ps {
+		p.ID = 0
+		errs[i] = s.CreatePrediction(ctx, p)
+	}
+	return errs
+}
+
 // ListPredictions returns a page of model modelID's predictions, newest
 // first (NOT_FOUND if there is no such model).
 func (s *Store) ListPredictions(ctx context.Context, modelID int64, p Page) (*PredictionPage, error) {
