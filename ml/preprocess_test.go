@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -124,5 +125,57 @@ func TestMedian(t *testing.T) {
 		if got := Median(v); got != want {
 			t.Fatalf("median of %v = %v, want %v", sorted, got, want)
 		}
+	}
+	// Large inputs of many shapes, through every level of the radix
+	// selection; the input is left as it was.
+	draws := map[string]func() float64{
+		"normal":    r.NormFloat64,
+		"positive":  func() float64 { return 1 + r.Float64() },
+		"tiny":      func() float64 { return r.NormFloat64() * 1e-300 },
+		"huge":      func() float64 { return r.NormFloat64() * 1e300 },
+		"zeros":     func() float64 { return []float64{0, math.Copysign(0, -1), 1, -1}[r.IntN(4)] },
+		"few":       func() float64 { return float64(r.IntN(3)) - 1 },
+		"integers":  func() float64 { return float64(r.IntN(1000000)) },
+		"one value": func() float64 { return 42.5 },
+	}
+	for name, draw := range draws {
+		for _, n := range []int{1, 2, 65, 1000, 50_001, 50_002} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = draw()
+			}
+			before := slices.Clone(v)
+			sorted := slices.Sorted(slices.Values(v))
+			want := sorted[n/2]
+			if n%2 == 0 {
+				want = (sorted[n/2-1] + sorted[n/2]) / 2
+			}
+			if got := Median(v); got != want {
+				t.Errorf("%s, n=%d: median %v, want %v", name, n, got, want)
+			}
+			if !slices.Equal(v, before) {
+				t.Errorf("%s, n=%d: Median changed its input", name, n)
+			}
+		}
+	}
+}
+
+// BenchmarkMedian: the median of a column of normal draws, as imputation
+// computes for every numeric feature.
+func BenchmarkMedian(b *testing.B) {
+	for _, n := range []int{20_000, 200_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = r.NormFloat64()
+			}
+			w := make([]float64, n)
+			b.SetBytes(int64(8 * n))
+			for b.Loop() {
+				copy(w, v) // as imputation copies the observed values
+				Median(w)
+			}
+		})
 	}
 }
