@@ -303,10 +303,21 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 				pt.loss += softplus(z[0]) - t*z[0]
 				z[0] = sigmoid(z[0]) - t
 			} else {
-				lse := logSumExp(z)
-				pt.loss += lse - z[y]
+				// One exponential per class serves the loss (log Σ e^z)
+				// and the probabilities (e^z / Σ e^z).
+				top := z[0]
+				for _, v := range z[1:] {
+					top = max(top, v)
+				}
+				zy, sum := z[y], 0.0
+				for k, v := range z {
+					z[k] = math.Exp(v - top)
+					sum += z[k]
+				}
+				pt.loss += top + math.Log(sum) - zy
+				inv := 1 / sum
 				for k := range z {
-					z[k] = math.Exp(z[k] - lse)
+					z[k] *= inv
 				}
 				z[y]--
 			}
