@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,6 +60,7 @@ type reference struct {
 
 type options struct {
 	dir, only, fits, refMode, jsonOut string
+	cpuProfile                        string
 	quick                             bool
 	runs, conns                       int
 	duration                          time.Duration
@@ -75,6 +77,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 16, "concurrent connections of the prediction load")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each prediction load")
 	flag.StringVar(&o.jsonOut, "json", "", "also write every figure to this JSON file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of mlgraph's fits to this file (go tool pprof)")
 	importChildPath := flag.String("import-child", "", "internal: import this CSV and print the figures")
 	importDB := flag.String("import-db", "", "internal: the import child's database folder")
 	flag.Parse()
@@ -153,9 +156,25 @@ func run(o options) error {
 		rep.Fits = map[string]fitResult{}
 		cache := columnsCache{}
 		for _, s := range specs {
+			if _, err := cache.load(dir, s.File); err != nil { // parsed before the profile starts
+				return err
+			}
+		}
+		if o.cpuProfile != "" {
+			f, err := os.Create(o.cpuProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer f.Close()
+		}
+		for _, s := range specs {
 			step("mlgraph: fitting %s (%s)", s.Name, s.Algorithm)
 			rep.Fits[s.Name] = runFit(ctx, dir, cache, s, o.runs)
 		}
+		pprof.StopCPUProfile()
 	}
 	rep.Reference = runReference(o, dir, parts, specs, rep)
 	if parts["predict"] {
