@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -101,10 +104,20 @@ func BenchmarkPredictHandler(b *testing.B) {
 		"query":     `mutation($id: ID!, $csv: String!) { predict(input: {modelId: $id, csv: $csv, save: false}) { labels } }`,
 		"variables": map[string]any{"id": m.ID, "csv": text.String()},
 	}
+	var raw []byte
+	for i := range 100 {
+		for _, v := range []float64{5.1 + float64(i%10)/10, 3.5, 1.4 + float64(i%30)/10, 0.2} {
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
+		}
+	}
+	packed := map[string]any{
+		"query":     `mutation($id: ID!, $p: String!) { predict(input: {modelId: $id, packed: $p, save: false}) { labels } }`,
+		"variables": map[string]any{"id": m.ID, "p": base64.StdEncoding.EncodeToString(raw)},
+	}
 	for _, c := range []struct {
 		name string
 		body map[string]any
-	}{{"rows=1", one}, {"rows=100/csv", hundred}} {
+	}{{"rows=1", one}, {"rows=100/csv", hundred}, {"rows=100/packed", packed}} {
 		body, _ := json.Marshal(c.body)
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -493,6 +495,56 @@ func TestPredictCSV(t *testing.T) {
 	} {
 		srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "csv": tc.csv}}, "BAD_USER_INPUT", tc.fragment)
 	}
-	srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "csv": "1,red", "records": records}}, "BAD_USER_INPUT", "exactly one of rows, records and csv")
+	srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "csv": "1,red", "records": records}}, "BAD_USER_INPUT", "exactly one of rows, records, csv and packed")
 	srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "csv": strings.Repeat("1,red\n", 20_001)}}, "BAD_USER_INPUT", "the limit is")
+}
+
+// TestPredictPacked: rows as base64 little-endian float64s predict as the
+// same rows sent as rows; NaN is missing; malformed input is
+// BAD_USER_INPUT.
+func TestPredictPacked(t *testing.T) {
+	srv := newServer(t)
+	ds := srv.createDataset("iris", datasetCSV(t, "iris", false))
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "target", "algorithm": "LOGISTIC_REGRESSION"})
+	rows := [][]float64{{5.1, 3.5, 1.4, 0.2}, {6.2, 2.9, 4.3, 1.3}, {7.7, 3.0, 6.1, 2.3}}
+	pack := func(rows [][]float64) string {
+		var raw []byte
+		for _, row := range rows {
+			for _, v := range row {
+				raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
+			}
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	const q = `mutation($input: PredictInput!) { predict(input: $input) { inputs labels probabilities } }`
+	var byRows, byPacked struct {
+		Predict struct {
+			Inputs        []map[string]any
+			Labels        []string
+			Probabilities [][]float64
+		}
+	}
+	srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": m.ID, "rows": rows}}, &byRows)
+	srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": m.ID, "packed": pack(rows)}}, &byPacked)
+	if fmt.Sprint(byPacked.Predict) != fmt.Sprint(byRows.Predict) || len(byPacked.Predict.Labels) != 3 {
+		t.Errorf("packed %+v, rows %+v", byPacked.Predict, byRows.Predict)
+	}
+	// NaN is a missing value, imputed as records' null is.
+	var withNaN, withNull struct {
+		Predict struct{ Probabilities [][]float64 }
+	}
+	srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": m.ID, "packed": pack([][]float64{{5.1, math.NaN(), 1.4, 0.2}})}}, &withNaN)
+	srv.mustDo(q, map[string]any{"input": map[string]any{"modelId": m.ID, "records": []any{map[string]any{
+		"sepal_length_cm": 5.1, "sepal_width_cm": nil, "petal_length_cm": 1.4, "petal_width_cm": 0.2}}}}, &withNull)
+	if fmt.Sprint(withNaN.Predict) != fmt.Sprint(withNull.Predict) {
+		t.Errorf("NaN %v, null %v", withNaN.Predict, withNull.Predict)
+	}
+	for _, tc := range []struct{ packed, fragment string }{
+		{"not base64!", "packed: not base64"},
+		{base64.StdEncoding.EncodeToString(make([]byte, 24)), "24 bytes is not a whole number of rows of 4 float64 features"},
+		{pack([][]float64{{1, math.Inf(1), 1, 1}}), "packed: row 1, sepal_width_cm is infinite"},
+		{"", "no rows to predict"},
+	} {
+		srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "packed": tc.packed}}, "BAD_USER_INPUT", tc.fragment)
+	}
 }

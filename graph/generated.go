@@ -2170,8 +2170,8 @@ type Mutation {
   Predict with a READY model. Give exactly one of ` + "`" + `rows` + "`" + ` (feature vectors in
   the order of ` + "`" + `Model.features` + "`" + `, numeric features only), ` + "`" + `records` + "`" + ` (objects
   of feature name to value; strings for categorical features; a missing or
-  null value is imputed as in training) or ` + "`" + `csv` + "`" + ` (the compact form for many
-  rows). The prediction is saved unless ` + "`" + `save` + "`" + ` is false.
+  null value is imputed as in training), ` + "`" + `csv` + "`" + ` or ` + "`" + `packed` + "`" + ` (the compact
+  forms for many rows). The prediction is saved unless ` + "`" + `save` + "`" + ` is false.
   """
   predict(input: PredictInput!): Prediction! @auth(scope: PREDICT)
   """
@@ -2783,6 +2783,13 @@ input PredictInput {
   many rows: it is parsed several times faster than ` + "`" + `rows` + "`" + `.
   """
   csv: String
+  """
+  Rows as base64 (standard alphabet) of little-endian float64 values, row
+  after row, each in the order of ` + "`" + `Model.features` + "`" + ` (numeric features only;
+  NaN is missing): the most compact form, for programs (with numpy:
+  ` + "`" + `base64.b64encode(x.astype("<f8").tobytes())` + "`" + `).
+  """
+  packed: String
   "Save the prediction (default true)."
   save: Boolean = true
 }
@@ -12092,7 +12099,7 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 		asMap["save"] = true
 	}
 
-	fieldsInOrder := [...]string{"modelId", "rows", "records", "csv", "save"}
+	fieldsInOrder := [...]string{"modelId", "rows", "records", "csv", "packed", "save"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12127,6 +12134,13 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.CSV = data
+		case "packed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packed"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Packed = data
 		case "save":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("save"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)

@@ -235,6 +235,7 @@ func (r *mutationResolver) Predict(ctx context.Context, input model.PredictInput
 		Rows:    input.Rows,
 		Records: input.Records,
 		CSV:     input.CSV,
+		Packed:  input.Packed,
 		Save:    input.Save == nil || *input.Save,
 	})
 }

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -26,8 +28,11 @@ type PredictRequest struct {
 	Records []any
 	// CSV holds rows as CSV text without a header, values in the model's
 	// feature order: the compact form for many rows.
-	CSV  *string
-	Save bool
+	CSV *string
+	// Packed holds rows as base64 of little-endian float64s, row-major in
+	// the model's feature order: the most compact form.
+	Packed *string
+	Save   bool
 }
 
 // Prediction is a predict call's inputs and outputs. ID is nil when the
@@ -171,14 +176,14 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	}
 	var cols []*ml.Column
 	given := 0
-	for _, set := range []bool{req.Rows != nil, req.Records != nil, req.CSV != nil} {
+	for _, set := range []bool{req.Rows != nil, req.Records != nil, req.CSV != nil, req.Packed != nil} {
 		if set {
 			given++
 		}
 	}
 	switch {
 	case given != 1:
-		return nil, apperr.BadInputf("give exactly one of rows, records and csv")
+		return nil, apperr.BadInputf("give exactly one of rows, records, csv and packed")
 	case req.Rows != nil:
 		if err := s.checkRowCount(len(req.Rows)); err != nil {
 			return nil, err
@@ -189,8 +194,10 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 			return nil, err
 		}
 		cols, err = columnsFromRecords(m.fitted, req.Records)
-	default:
+	case req.CSV != nil:
 		cols, err = columnsFromCSV(m.fitted, *req.CSV, s.checkRowCount)
+	default:
+		cols, err = columnsFromPacked(m.fitted, *req.Packed, s.checkRowCount)
 	}
 	if err != nil {
 		return nil, err
@@ -309,6 +316,41 @@ func columnsFromRecords(m *ml.Model, records []any) ([]*ml.Column, error) {
 		}
 	}
 	return b.cols, nil
+}
+
+// columnsFromPacked builds feature columns from base64 of little-endian
+// float64s, row-major in the model's feature order; NaN is missing.
+func columnsFromPacked(m *ml.Model, text string, checkRows func(int) error) ([]*ml.Column, error) {
+	p := len(m.Features)
+	for _, f := range m.Features {
+		if f.Type != ml.Numeric {
+			return nil, apperr.BadInputf("packed: feature %q is categorical: send records or csv instead", f.Name)
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, apperr.BadInputf("packed: not base64: %v", err)
+	}
+	if p == 0 || len(raw)%(8*p) != 0 {
+		return nil, apperr.BadInputf("packed: %d bytes is not a whole number of rows of %d float64 features (%d bytes each)", len(raw), p, 8*p)
+	}
+	n := len(raw) / (8 * p)
+	if err := checkRows(n); err != nil {
+		return nil, err
+	}
+	cols := make([]*ml.Column, p)
+	for j, f := range m.Features {
+		num := make([]float64, n)
+		for i := range num {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[8*(i*p+j):]))
+			if math.IsInf(v, 0) {
+				return nil, apperr.BadInputf("packed: row %d, %s is infinite", i+1, f.Name)
+			}
+			num[i] = v
+		}
+		cols[j] = ml.NewNumeric(f.Name, num)
+	}
+	return cols, nil
 }
 
 // columnBuilder fills feature columns of n rows, all missing at first.

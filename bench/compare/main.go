@@ -281,8 +281,10 @@ func runPredict(ctx context.Context, o options) ([]loadResult, []string, error) 
 	}
 	const rowsQuery = `mutation($id: ID!, $rows: [[Float!]!]) { predict(input: {modelId: $id, rows: $rows, save: false}) { labels } }`
 	const csvQuery = `mutation($id: ID!, $csv: String!) { predict(input: {modelId: $id, csv: $csv, save: false}) { labels } }`
+	const packedQuery = `mutation($id: ID!, $packed: String!) { predict(input: {modelId: $id, packed: $packed, save: false}) { labels } }`
 	measure(ours, "1 row (rows)", "/query", map[string]any{"query": rowsQuery, "variables": map[string]any{"id": modelID, "rows": one}}, 1)
 	measure(ours, "100 rows (csv)", "/query", map[string]any{"query": csvQuery, "variables": map[string]any{"id": modelID, "csv": csvText(hundred)}}, 100)
+	measure(ours, "100 rows (packed)", "/query", map[string]any{"query": packedQuery, "variables": map[string]any{"id": modelID, "packed": packed(hundred)}}, 100)
 	measure(ours, "100 rows (rows)", "/query", map[string]any{"query": rowsQuery, "variables": map[string]any{"id": modelID, "rows": hundred}}, 100)
 	ours.stop()
 
@@ -383,7 +385,9 @@ func printReport(out *os.File, rep *report, specs []fitSpec, o options) {
 		return nil
 	}
 	if len(rep.Loads) > 0 {
-		one, hundred := find("mlgraph", "1 row (rows)"), find("mlgraph", "100 rows (csv)")
+		// The headline is the compact form: what a client sending 100 rows
+		// per request would use; the loads table has csv and rows too.
+		one, hundred := find("mlgraph", "1 row (rows)"), find("mlgraph", "100 rows (packed)")
 		flaskOne, flaskHundred := find("flask", "1 row"), find("flask", "100 rows")
 		bareOne, bareHundred := find("net/http", "1 row"), find("net/http", "100 rows")
 		pubOne, pubHundred := 2600.0, 108_000.0
@@ -399,7 +403,7 @@ func printReport(out *os.File, rep *report, specs []fitSpec, o options) {
 			if flaskHundred != nil {
 				ref, src = flaskHundred.RowsPerSec, fmt.Sprintf("%.0f rows/s (Flask)", flaskHundred.RowsPerSec)
 			}
-			row("predict 100 rows: rows/s", fmt.Sprintf("%.0f rows/s", hundred.RowsPerSec), src, hundred.RowsPerSec/ref, "≥ 10×", hundred.RowsPerSec/ref >= 10, true)
+			row("predict 100 rows (packed): rows/s", fmt.Sprintf("%.0f rows/s", hundred.RowsPerSec), src, hundred.RowsPerSec/ref, "≥ 10×", hundred.RowsPerSec/ref >= 10, true)
 		}
 		for _, pair := range []struct {
 			name       string

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -270,6 +273,17 @@ func irisRows(path string, n int) ([][]float64, error) {
 		out[i] = all[(i*37)%len(all)]
 	}
 	return out, nil
+}
+
+// packed is rows as base64 of little-endian float64s, row after row.
+func packed(rows [][]float64) string {
+	var raw []byte
+	for _, row := range rows {
+		for _, v := range row {
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
+		}
+	}
+	return base64.StdEncoding.EncodeToString(raw)
 }
 
 func csvText(rows [][]float64) string {

@@ -158,6 +158,11 @@ type PredictInput struct {
 	// missing), e.g. "5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3". The compact form for
 	// many rows: it is parsed several times faster than `rows`.
 	CSV *string `json:"csv,omitempty"`
+	// Rows as base64 (standard alphabet) of little-endian float64 values, row
+	// after row, each in the order of `Model.features` (numeric features only;
+	// NaN is missing): the most compact form, for programs (with numpy:
+	// `base64.b64encode(x.astype("<f8").tobytes())`).
+	Packed *string `json:"packed,omitempty"`
 	// Save the prediction (default true).
 	Save *bool `json:"save,omitempty"`
 }
