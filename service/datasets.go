@@ -7,6 +7,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/internal/csvdata"
@@ -58,19 +60,27 @@ const (
 
 // saveDataset stores parsed columns with their summaries and a preview.
 func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Column) (*store.Dataset, error) {
-	d := &store.Dataset{Name: name, RowCount: cols[0].Len()}
-	var err error
-	for _, c := range cols {
-		sum := c.Summary(topCategories)
-		info := store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: sum.Missing, Distinct: sum.Distinct,
-			Mean: sum.Mean, Std: sum.Std, Min: sum.Min, Max: sum.Max}
-		for _, tc := range sum.TopCategories {
-			info.TopCategories = append(info.TopCategories, store.CategoryCount{Value: tc.Value, Count: tc.Count})
-		}
-		d.Columns = append(d.Columns, info)
+	d := &store.Dataset{Name: name, RowCount: cols[0].Len(), Columns: make([]store.ColumnInfo, len(cols))}
+	for i, c := range cols {
+		d.Columns[i] = store.ColumnInfo{Name: c.Name, Type: string(c.Type)}
 	}
-	if d.Preview, err = previewRows(cols, MaxPreviewRows); err != nil {
-		return nil, err
+	// The summaries and the preview are made while the columns are stored,
+	// which is mostly the database's work on one core: the store asks for
+	// them (describe) once the data is in, in the same transaction.
+	var (
+		described sync.WaitGroup
+		infos     []store.ColumnInfo
+		preview   json.RawMessage
+		err       error
+	)
+	described.Go(func() { infos, preview, err = describeColumns(cols) })
+	describe := func() error {
+		described.Wait()
+		if err != nil {
+			return err
+		}
+		d.Columns, d.Preview = infos, preview
+		return nil
 	}
 	// Each column is encoded as it is stored, so its bytes and the parsed
 	// column are not all in memory at once. For a large dataset the
@@ -88,10 +98,41 @@ func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Colum
 		}
 		return b, nil
 	}
-	if err := s.store.CreateDatasetFrom(ctx, d, encode); err != nil {
-		return nil, fmt.Errorf("create dataset %q: %w", name, err)
+	storeErr := s.store.CreateDatasetFrom(ctx, d, encode, describe)
+	described.Wait() // in case the store failed before it asked
+	if storeErr != nil {
+		return nil, fmt.Errorf("create dataset %q: %w", name, storeErr)
 	}
 	return d, nil
+}
+
+// describeColumns summarises the columns, on all cores but one (left to
+// the store), and encodes a preview of their first rows.
+func describeColumns(cols []*ml.Column) ([]store.ColumnInfo, json.RawMessage, error) {
+	infos := make([]store.ColumnInfo, len(cols))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0)-1, len(cols))) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(cols); i = int(next.Add(1) - 1) {
+				infos[i] = columnInfo(cols[i])
+			}
+		})
+	}
+	preview, err := previewRows(cols, MaxPreviewRows)
+	wg.Wait()
+	return infos, preview, err
+}
+
+// columnInfo describes a column, with its summary.
+func columnInfo(c *ml.Column) store.ColumnInfo {
+	sum := c.Summary(topCategories)
+	info := store.ColumnInfo{Name: c.Name, Type: string(c.Type), Missing: sum.Missing, Distinct: sum.Distinct,
+		Mean: sum.Mean, Std: sum.Std, Min: sum.Min, Max: sum.Max}
+	for _, tc := range sum.TopCategories {
+		info.TopCategories = append(info.TopCategories, store.CategoryCount{Value: tc.Value, Count: tc.Count})
+	}
+	return info
 }
 
 // previewRows encodes the first n rows (see recordsJSON).

@@ -19,13 +19,19 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 	if len(columnData) != len(d.Columns) {
 		return fmt.Errorf("create dataset %q: %d columns described but %d given", d.Name, len(d.Columns), len(columnData))
 	}
-	return s.CreateDatasetFrom(ctx, d, func(position int) ([]byte, error) { return columnData[position], nil })
+	return s.CreateDatasetFrom(ctx, d, func(position int) ([]byte, error) { return columnData[position], nil }, nil)
 }
 
 // CreateDatasetFrom is CreateDataset with each column's bytes made on
 // demand by columnData, one column at a time, so that a large dataset is
 // never held twice (as columns and as bytes) while it is stored.
-func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData func(position int) ([]byte, error)) error {
+//
+// If describe is not nil, it is called once the column data is stored,
+// still within the transaction, and may change d's Columns (not their
+// number or order) and Preview, which are then stored as they are: so a
+// caller can work out a dataset's summaries while its data is stored. An
+// error from describe rolls everything back, as any other.
+func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData func(position int) ([]byte, error), describe func() error) error {
 	// On failure the rolled-back insert must not leave an id behind.
 	id, createdAt, project := d.ID, d.CreatedAt, d.Project
 	d.Project = projectForNew(ctx)
@@ -48,7 +54,17 @@ func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData fu
 				return fmt.Errorf("column %d: %w", position, err)
 			}
 		}
-		return nil
+		if describe == nil {
+			return nil
+		}
+		columns := len(d.Columns)
+		if err := describe(); err != nil {
+			return err
+		}
+		if len(d.Columns) != columns {
+			return fmt.Errorf("describe changed the number of columns from %d to %d", columns, len(d.Columns))
+		}
+		return tx.Model(d).Select("Columns", "Preview").Updates(d).Error
 	})
 	if err != nil {
 		d.ID, d.CreatedAt, d.Project = id, createdAt, project

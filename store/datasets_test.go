@@ -132,3 +132,57 @@ func TestDeleteDatasetCascades(t *testing.T) {
 		t.Errorf("model's dataset is %d after deleting it, want nil", *got.DatasetID)
 	}
 }
+
+// TestCreateDatasetFromDescribe: what describe fills in once the column
+// data is in is stored with it, and its failure stores nothing.
+func TestCreateDatasetFromDescribe(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	d, data := newDataset("d", 2)
+	d.Columns[0].Missing, d.Columns[1].Missing = 0, 0
+	stored := 0
+	columnData := func(position int) ([]byte, error) {
+		stored++
+		return data[position], nil
+	}
+	mean := 2.5
+	err := s.CreateDatasetFrom(ctx, d, columnData, func() error {
+		if stored != 2 {
+			t.Errorf("describe called after %d columns, want 2", stored)
+		}
+		d.Columns[1].Missing, d.Columns[1].Mean = 7, &mean
+		d.Preview = []byte(`[{"c0":1,"c1":null}]`)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDataset(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, d) || got.Columns[1].Missing != 7 || *got.Columns[1].Mean != mean {
+		t.Errorf("GetDataset = %+v, want %+v", got, d)
+	}
+
+	injected := errors.New("no summary")
+	d2, data2 := newDataset("d2", 2)
+	err = s.CreateDatasetFrom(ctx, d2, func(i int) ([]byte, error) { return data2[i], nil }, func() error { return injected })
+	if !errors.Is(err, injected) || d2.ID != 0 {
+		t.Errorf("CreateDatasetFrom = %v (id %d), want the describe failure", err, d2.ID)
+	}
+	d3, data3 := newDataset("d3", 2)
+	err = s.CreateDatasetFrom(ctx, d3, func(i int) ([]byte, error) { return data3[i], nil }, func() error {
+		d3.Columns = d3.Columns[:1]
+		return nil
+	})
+	if err == nil {
+		t.Error("describe dropped a column, and CreateDatasetFrom succeeded")
+	}
+	if n := countRows(t, s, "datasets", "1 = 1"); n != 1 {
+		t.Errorf("%d datasets stored, want 1", n)
+	}
+	if n := countRows(t, s, "dataset_columns", "1 = 1"); n != 2 {
+		t.Errorf("%d column rows stored, want 2", n)
+	}
+}

@@ -8,9 +8,13 @@
 // The text is read once, collecting numeric columns straight into float64s
 // rather than keeping every cell as a string; only a column found not to be
 // numeric after some of its numbers were read is read again, for its text.
-// Lines without quotes are split in place (see fastRecords), so that a
-// numeric row allocates nothing: a cell's string shares the read buffer and
-// is copied only when kept (a new level, a non-finite number's text).
+// The data rows are parsed in parallel, in chunks of whole records (see
+// chunks.go), and streamed: an input read from an io.Reader is never held
+// whole. Lines without quotes are split in place (see fastRecords), so
+// that a numeric row allocates nothing: a cell's string shares the read
+// buffer and is copied only when kept (a new level, a non-finite number's
+// text). Plain decimal numbers are read by parseDecimal, exactly as
+// strconv.ParseFloat reads them but faster; strconv reads the rest.
 package csvdata
 
 import (
@@ -23,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/ml"
@@ -31,19 +36,28 @@ import (
 // Parse parses CSV text with a header row into one column per header field.
 // Every error is BAD_USER_INPUT, naming the line or row and column at fault.
 func Parse(text string) ([]*ml.Column, error) {
+	return defaultOptions.parseText(text)
+}
+
+func (o options) parseText(text string) ([]*ml.Column, error) {
 	text = strings.TrimPrefix(text, "\ufeff") // a BOM some editors write
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
-	// A buffer no larger than the text, which may be small.
-	buffer := min(bufferSize, len(text)+1)
-	newRecords := func(in io.Reader) records { return newFastRecords(in, buffer) }
-	return parse(func() io.Reader { return strings.NewReader(text) }, size, newRecords)
+	// Read in place: the records' strings share text, which is never written.
+	data := unsafe.Slice(unsafe.StringData(text), len(text))
+	again := func() records { return newDataRecords(data) }
+	return o.parse(newDataRecords(data), again, size)
 }
 
 // ParseReader is Parse for a seekable input of size bytes (0 if unknown),
 // such as an uploaded file: it streams the rows, and reads the input again
-// from the start only for columns that turn out categorical, so memory
-// holds the parsed columns, never the text.
+// from the start only for columns that turn out categorical after some of
+// their numbers were read, so memory holds the parsed columns, never the
+// text.
 func ParseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
+	return defaultOptions.parseReader(r, size)
+}
+
+func (o options) parseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
 	open := func() io.Reader {
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return errReader{fmt.Errorf("rewind the CSV input: %w", err)}
@@ -54,8 +68,8 @@ func ParseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
 		}
 		return br
 	}
-	newRecords := func(in io.Reader) records { return newFastRecords(in, bufferSize) }
-	return parse(open, sizeHint{bytes: size}, newRecords)
+	again := func() records { return newFastRecords(open(), bufferSize) }
+	return o.parse(newFastRecords(open(), bufferSize), again, sizeHint{bytes: size})
 }
 
 // errReader fails every read with err.
@@ -87,10 +101,11 @@ func (h sizeHint) capacity(rows int, offset int64) int {
 	return n
 }
 
-// parse parses the CSV that each call of open reads from the start; a
-// second pass calls it again. newRecords reads the records.
-func parse(open func() io.Reader, size sizeHint, newRecords func(io.Reader) records) ([]*ml.Column, error) {
-	r := newRecords(open())
+// parse parses the CSV that r reads: its header, then the data rows in
+// parallel (see parseChunks), from the rest of r's input. A column found
+// not numeric after some of its numbers were read is read again, with the
+// records that again reads from the start of the input.
+func (o options) parse(r *fastRecords, again func() records, size sizeHint) ([]*ml.Column, error) {
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, apperr.BadInputf("empty CSV: a header row is required")
@@ -102,41 +117,23 @@ func parse(open func() io.Reader, size sizeHint, newRecords func(io.Reader) reco
 	if err != nil {
 		return nil, err
 	}
-	headerBytes := r.InputOffset()
-
-	rows := 0
-	for {
-		record, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, csvError(err)
-		}
-		if len(record) != len(columns) {
-			return nil, apperr.BadInputf("line %d: expected %d fields as in the header, found %d", r.Line(), len(columns), len(record))
-		}
-		for i, c := range columns {
-			c.add(rows, record[i])
-		}
-		rows++
-		if rows == sampleRows {
-			// Sized from rows actually read, so that memory stays in
-			// proportion to the data, however many lines the input claims.
-			n := size.capacity(rows, r.InputOffset()-headerBytes)
-			for _, c := range columns {
-				c.grow(n)
-			}
-		}
+	var src source
+	if r.in == nil {
+		src = &textSource{text: r.data, size: o.chunkSize}
+	} else {
+		src = newReaderSource(r.in, o.chunkSize, 4*maxWorkers)
+	}
+	rows, err := o.parseChunks(src, columns, size, r.line)
+	if err != nil {
+		return nil, err
 	}
 	if rows == 0 {
 		return nil, apperr.BadInputf("no data rows: the CSV has only a header")
 	}
-
 	if err := checkFinite(columns); err != nil {
 		return nil, err
 	}
-	if err := rereadText(open, newRecords, columns, rows); err != nil {
+	if err := rereadText(again, columns, rows); err != nil {
 		return nil, err
 	}
 	result := make([]*ml.Column, len(columns))
@@ -197,7 +194,7 @@ func checkFinite(columns []*columnBuilder) error {
 
 // rereadText reads the text of the columns that turned categorical after
 // some of their numbers were read.
-func rereadText(open func() io.Reader, newRecords func(io.Reader) records, columns []*columnBuilder, rows int) error {
+func rereadText(again func() records, columns []*columnBuilder, rows int) error {
 	var reread []int
 	for i, c := range columns {
 		if c.kind == needsText {
@@ -209,22 +206,14 @@ func rereadText(open func() io.Reader, newRecords func(io.Reader) records, colum
 	if len(reread) == 0 {
 		return nil
 	}
-	r := newRecords(open())
+	r := again()
 	if _, err := r.Read(); err != nil { // the header
 		return csvError(err)
 	}
-	for {
-		record, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return csvError(err)
-		}
-		for _, i := range reread {
-			columns[i].addLevel(record[i])
-		}
+	if err := addText(r, columns, reread); err != nil {
+		return csvError(err)
 	}
+	return nil
 }
 
 type kind int
@@ -259,6 +248,11 @@ func (c *columnBuilder) add(row int, cell string) {
 	case categorical:
 		c.addLevel(cell)
 	case numeric:
+		if v, ok := parseDecimal(cell); ok { // most numbers, and always finite
+			c.num = append(c.num, v)
+			c.numbers++
+			return
+		}
 		cell = strings.TrimSpace(cell)
 		if v, ok := parseNumber(cell); ok {
 			if math.IsInf(v, 0) && c.infRow == 0 {

@@ -40,12 +40,13 @@ const bufferSize = 1 << 20
 // holds no quote: its fields are split in place, as strings sharing the
 // read buffer. A record with quotes is handed to encoding/csv.
 type fastRecords struct {
-	in      *bufio.Reader
-	long    []byte   // a line longer than in's buffer
-	fields  []string // the last record, when split here
-	line    int      // lines read
-	offset  int64    // bytes read
-	recLine int      // line the last record starts on
+	in      *bufio.Reader // nil when reading data
+	data    []byte        // the input left, if in is nil
+	long    []byte        // a line longer than in's buffer
+	fields  []string      // the last record, when split here
+	line    int           // lines read
+	offset  int64         // bytes read
+	recLine int           // line the last record starts on
 
 	// Records with quotes: their lines are copied into quoted and read by
 	// csv from feed. csv numbers lines from its first; csvLines is how
@@ -62,12 +63,36 @@ func newFastRecords(in io.Reader, size int) *fastRecords {
 	return &fastRecords{in: bufio.NewReaderSize(in, size)}
 }
 
+// newDataRecords reads the records of data, which it does not copy.
+func newDataRecords(data []byte) *fastRecords {
+	return &fastRecords{data: data}
+}
+
+// reset reads data from the start, as a new fastRecords would.
+func (r *fastRecords) reset(data []byte) {
+	*r = fastRecords{data: data, fields: r.fields[:0], quoted: r.quoted[:0]}
+}
+
 func (r *fastRecords) Line() int          { return r.recLine }
 func (r *fastRecords) InputOffset() int64 { return r.offset }
 
 // readLine returns the next line with its line ending, if any, valid until
 // the next call; io.EOF at the end of the input.
 func (r *fastRecords) readLine() ([]byte, error) {
+	if r.in == nil {
+		if len(r.data) == 0 {
+			return nil, io.EOF
+		}
+		n := bytes.IndexByte(r.data, '\n') + 1
+		if n == 0 {
+			n = len(r.data)
+		}
+		line := r.data[:n]
+		r.data = r.data[n:]
+		r.line++
+		r.offset += int64(n)
+		return line, nil
+	}
 	line, err := r.in.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		r.long = append(r.long[:0], line...)

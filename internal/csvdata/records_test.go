@@ -14,7 +14,7 @@ import (
 func parseText(text string, newRecords func(io.Reader) records) ([]*ml.Column, error) {
 	text = strings.TrimPrefix(text, "\ufeff")
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
-	return parse(func() io.Reader { return strings.NewReader(text) }, size, newRecords)
+	return parseSequential(func() io.Reader { return strings.NewReader(text) }, size, newRecords)
 }
 
 // fastWith reads with a fastRecords of the given buffer size.
@@ -22,21 +22,45 @@ func fastWith(size int) func(io.Reader) records {
 	return func(in io.Reader) records { return newFastRecords(in, size) }
 }
 
+// chunkOptions cut inputs into chunks of a few bytes (so that every line
+// ends a chunk, or none does, or some do), parsed by one or more workers,
+// told of the columns found to be text or not (isolated).
+var chunkOptions = []options{
+	{chunkSize: 1, workers: 1},
+	{chunkSize: 2, workers: 2},
+	{chunkSize: 7, workers: 3, isolated: true},
+	{chunkSize: 16, workers: 2},
+	{chunkSize: 64, workers: 2},
+	defaultOptions,
+}
+
 // checkSameAsCSV fails unless the fast records, with small and large
-// buffers, give what encoding/csv gives: the same columns or error.
+// buffers, give what encoding/csv gives: the same columns or error; and so
+// does the parallel parser, of text or of a reader, in chunks large and
+// small.
 func checkSameAsCSV(t *testing.T, text string) {
 	t.Helper()
 	want, wantErr := parseText(text, newCSVRecords)
-	for _, size := range []int{16, 64, bufferSize} {
-		got, err := parseText(text, fastWith(size))
+	check := func(how string, got []*ml.Column, err error) {
+		t.Helper()
 		switch {
 		case (err == nil) != (wantErr == nil):
-			t.Errorf("buffer %d: %q: error %v, want %v", size, text, err, wantErr)
+			t.Errorf("%s: %q: error %v, want %v", how, text, err, wantErr)
 		case err != nil && err.Error() != wantErr.Error():
-			t.Errorf("buffer %d: %q: error\n\t%v\nwant\t%v", size, text, err, wantErr)
+			t.Errorf("%s: %q: error\n\t%v\nwant\t%v", how, text, err, wantErr)
 		case err == nil && !slices.EqualFunc(got, want, sameColumn):
-			t.Errorf("buffer %d: %q =%s\nwant%s", size, text, format(got), format(want))
+			t.Errorf("%s: %q =%s\nwant%s", how, text, format(got), format(want))
 		}
+	}
+	for _, size := range []int{16, 64, bufferSize} {
+		got, err := parseText(text, fastWith(size))
+		check(fmt.Sprintf("buffer %d", size), got, err)
+	}
+	for _, o := range chunkOptions {
+		got, err := o.parseText(text)
+		check(fmt.Sprintf("text in chunks of %d, %d workers", o.chunkSize, o.workers), got, err)
+		got, err = o.parseReader(strings.NewReader(text), int64(len(text)))
+		check(fmt.Sprintf("reader in chunks of %d, %d workers", o.chunkSize, o.workers), got, err)
 	}
 }
 

@@ -1,0 +1,5 @@
+//go:build race
+
+package csvdata
+
+const raceEnabled = true
