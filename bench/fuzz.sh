@@ -20,6 +20,7 @@ parallel=${FUZZ_PARALLEL:-2}
 
 targets=(
   ./internal/csvdata:FuzzParseMatchesEncodingCSV
+  ./internal/csvdata:FuzzParseDecimal
   ./ml:FuzzResolveParams
   ./ml:FuzzTrainTiny
   ./ml:FuzzColumnUnmarshal
