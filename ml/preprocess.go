@@ -93,24 +93,43 @@ func FitPreprocessor(features []*Column, scale bool) (*Preprocessor, error) {
 }
 
 func fitNumeric(col *Column) (FeatureInfo, error) {
-	info := FeatureInfo{Name: col.Name, Type: Numeric, Min: math.Inf(1), Max: math.Inf(-1)}
-	values := make([]float64, 0, len(col.Num))
-	sum := 0.0
-	for i, v := range col.Num {
-		switch {
-		case math.IsNaN(v):
+	info := FeatureInfo{Name: col.Name, Type: Numeric}
+	// One pass for the sum, range and missing count. Plain comparisons,
+	// not min and max, whose NaN and signed-zero rules cost a few
+	// instructions a value: NaNs are skipped before.
+	sum, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
+	for _, v := range col.Num {
+		if v != v { // NaN
 			info.Missing++
 			continue
-		case !usable(v):
-			return info, unusableValue("feature", col.Name, i, v)
 		}
-		values = append(values, v)
 		sum += v
-		info.Min = min(info.Min, v)
-		info.Max = max(info.Max, v)
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
 	}
-	if len(values) == 0 {
+	if info.Missing == len(col.Num) {
 		return info, inputErrorf("feature column %q has no values (all %d rows are missing)", col.Name, len(col.Num))
+	}
+	if !usable(lo) || !usable(hi) {
+		for i, v := range col.Num {
+			if v == v && !usable(v) {
+				return info, unusableValue("feature", col.Name, i, v)
+			}
+		}
+	}
+	info.Min, info.Max = lo, hi
+	values := col.Num // Median leaves its input as it is
+	if info.Missing > 0 {
+		values = make([]float64, 0, len(col.Num)-info.Missing)
+		for _, v := range col.Num {
+			if v == v {
+				values = append(values, v)
+			}
+		}
 	}
 	info.Median = Median(values)
 	// Mean and variance of the imputed column: the observed values plus

@@ -73,6 +73,7 @@ func (s *Store) CreateDatasetFrom(ctx context.Context, d *Dataset, columnData fu
 		}
 		return fmt.Errorf("create dataset %q: %w", d.Name, err)
 	}
+	s.checkpointSoon() // the WAL now holds the whole dataset
 	return nil
 }
 

@@ -44,6 +44,9 @@ type Store struct {
 	// lease, on PostgreSQL, keeps instance locked while the Store is open,
 	// which is how other processes see that it is alive. Nil on SQLite.
 	lease *instanceLease
+	// checkpoints, on SQLite, moves the WAL into the database file in the
+	// background. Nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // sqlitePragmas are set through the DSN, which the driver applies to every
@@ -112,6 +115,9 @@ func Open(dsn string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", name, err)
 	}
+	if !isPostgres {
+		s.startCheckpointer()
+	}
 	if isPostgres {
 		s.lease = &instanceLease{db: sqlDB, key: s.instance}
 		if err := s.lease.hold(context.Background()); err != nil {
@@ -158,8 +164,9 @@ func openSQLite(path string) (*sql.DB, gorm.Dialector, error) {
 	sqlDB := sql.OpenDB(&sqliteConnector{
 		dsn: path + "?" + sqlitePragmas.Encode(),
 		driver: &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-			// The one setting the driver's DSN has no parameter for.
-			_, err := conn.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit), nil)
+			// Settings the driver's DSN has no parameter for; checkpoints
+			// are the store's (see checkpointer).
+			_, err := conn.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d; PRAGMA wal_autocheckpoint = 0", walSizeLimit), nil)
 			return err
 		}},
 	})
@@ -182,6 +189,7 @@ func (s *Store) Close() error {
 	if err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
+	s.stopCheckpointer()
 	if s.lease != nil {
 		// Released explicitly, not only with the session: PostgreSQL ends a
 		// closed session asynchronously, and an instance started right
