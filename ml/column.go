@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -137,18 +138,23 @@ const (
 )
 
 // MarshalBinary encodes the column's type and cells (not its name).
-func (c *Column) MarshalBinary() ([]byte, error) {
+func (c *Column) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// AppendBinary appends c's encoding (see MarshalBinary) to b, so that a
+// caller encoding many columns can reuse one buffer.
+func (c *Column) AppendBinary(b []byte) ([]byte, error) {
 	n := c.Len()
 	switch c.Type {
 	case Numeric:
-		buf := make([]byte, columnHeaderLen+8*n)
-		buf[0], buf[1] = columnFormatV1, columnTagNumeric
-		binary.LittleEndian.PutUint64(buf[2:], uint64(n))
-		out := buf[columnHeaderLen:]
+		start := len(b)
+		b = slices.Grow(b, columnHeaderLen+8*n)[:start+columnHeaderLen+8*n]
+		b[start], b[start+1] = columnFormatV1, columnTagNumeric
+		binary.LittleEndian.PutUint64(b[start+2:], uint64(n))
+		out := b[start+columnHeaderLen:]
 		for i, v := range c.Num {
 			binary.LittleEndian.PutUint64(out[8*i:], math.Float64bits(v))
 		}
-		return buf, nil
+		return b, nil
 	case Categorical:
 		size := columnHeaderLen + 8 + 4*n
 		for _, l := range c.Levels {
@@ -157,18 +163,18 @@ func (c *Column) MarshalBinary() ([]byte, error) {
 			}
 			size += 4 + len(l)
 		}
-		buf := make([]byte, 0, size)
-		buf = append(buf, columnFormatV1, columnTagCategorical)
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(n))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(c.Levels)))
+		b = slices.Grow(b, size)
+		b = append(b, columnFormatV1, columnTagCategorical)
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(c.Levels)))
 		for _, l := range c.Levels {
-			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(l)))
-			buf = append(buf, l...)
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(l)))
+			b = append(b, l...)
 		}
 		for _, code := range c.Codes {
-			buf = binary.LittleEndian.AppendUint32(buf, uint32(code))
+			b = binary.LittleEndian.AppendUint32(b, uint32(code))
 		}
-		return buf, nil
+		return b, nil
 	default:
 		return nil, fmt.Errorf("marshal column %q: unknown column type %q", c.Name, c.Type)
 	}

@@ -48,10 +48,6 @@ func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeke
 	return s.saveDataset(ctx, name, cols)
 }
 
-// largeImportBytes is the size of parsed data above which an import
-// collects garbage between columns (see saveDataset).
-const largeImportBytes = 64 << 20
-
 // Dataset summaries keep this many top categories and preview rows.
 const (
 	topCategories  = 10
@@ -82,21 +78,18 @@ func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Colum
 		d.Columns, d.Preview = infos, preview
 		return nil
 	}
-	// Each column is encoded as it is stored, so its bytes and the parsed
-	// column are not all in memory at once. For a large dataset the
-	// previous column's bytes are also collected before the next ones are
-	// made: otherwise the garbage collector lets the heap grow to twice the
-	// parsed data before it runs, and an import's peak memory doubles.
-	large := int64(d.RowCount)*int64(len(cols))*8 > largeImportBytes
+	// Each column is encoded as it is stored, into one buffer reused for
+	// every column (the store is done with a column's bytes before it asks
+	// for the next): the bytes and the parsed columns are never all in
+	// memory at once, and an import makes no garbage for the collector to
+	// chase.
+	var buf []byte
 	encode := func(i int) ([]byte, error) {
-		if large {
-			runtime.GC()
-		}
-		b, err := cols[i].MarshalBinary()
-		if err != nil {
+		var err error
+		if buf, err = cols[i].AppendBinary(buf[:0]); err != nil {
 			return nil, fmt.Errorf("encode column %q: %w", cols[i].Name, err)
 		}
-		return b, nil
+		return buf, nil
 	}
 	storeErr := s.store.CreateDatasetFrom(ctx, d, encode, describe)
 	described.Wait() // in case the store failed before it asked

@@ -24,7 +24,9 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset, columnData [][]by
 
 // CreateDatasetFrom is CreateDataset with each column's bytes made on
 // demand by columnData, one column at a time, so that a large dataset is
-// never held twice (as columns and as bytes) while it is stored.
+// never held twice (as columns and as bytes) while it is stored. A
+// column's bytes are not used after the next call of columnData, which may
+// reuse their memory.
 //
 // If describe is not nil, it is called once the column data is stored,
 // still within the transaction, and may change d's Columns (not their
