@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 
 	"mlgraph/graph"
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/bytesize"
 	"mlgraph/internal/httpx"
 	"mlgraph/internal/telemetry"
 	"mlgraph/service"
@@ -120,10 +120,10 @@ func (c *config) check(level, origins, workers, maxUpload, trainTimeout, modelCa
 	if c.trainTimeout, err = time.ParseDuration(trainTimeout); err != nil || c.trainTimeout < 0 {
 		return fmt.Errorf("invalid -train-timeout %q (env MLGRAPH_TRAIN_TIMEOUT): want a duration such as 30m or 2h, or 0 for none", trainTimeout)
 	}
-	if c.maxUpload, err = parseBytes(maxUpload); err != nil || c.maxUpload < 1 {
+	if c.maxUpload, err = bytesize.Parse(maxUpload); err != nil || c.maxUpload < 1 {
 		return fmt.Errorf("invalid -max-upload %q (env MLGRAPH_MAX_UPLOAD): want a size such as 500MB or 2GiB", maxUpload)
 	}
-	if c.modelCache, err = parseBytes(modelCache); err != nil || c.modelCache < 1 {
+	if c.modelCache, err = bytesize.Parse(modelCache); err != nil || c.modelCache < 1 {
 		return fmt.Errorf("invalid -model-cache %q (env MLGRAPH_MODEL_CACHE): want a size such as 64MiB or 1GiB", modelCache)
 	}
 	return nil
@@ -132,7 +132,7 @@ func (c *config) check(level, origins, workers, maxUpload, trainTimeout, modelCa
 // checkLimits validates and converts the request limits.
 func (c *config) checkLimits(maxBody, maxComplexity, maxDepth, timeout, introspection string) error {
 	var err error
-	if c.limits.MaxBody, err = parseBytes(maxBody); err != nil || c.limits.MaxBody < 1 {
+	if c.limits.MaxBody, err = bytesize.Parse(maxBody); err != nil || c.limits.MaxBody < 1 {
 		return fmt.Errorf("invalid -max-body %q (env MLGRAPH_MAX_BODY): want a size such as 1MB or 16MiB", maxBody)
 	}
 	if c.limits.MaxComplexity, err = strconv.Atoi(maxComplexity); err != nil || c.limits.MaxComplexity < 1 {
@@ -176,28 +176,6 @@ func (b boolText) String() string {
 }
 func (b boolText) Set(v string) error { *b.p = v; return nil }
 func (b boolText) IsBoolFlag() bool   { return true }
-
-// parseBytes reads a size: a number of bytes with an optional unit (KB,
-// MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024).
-func parseBytes(text string) (int64, error) {
-	text = strings.TrimSpace(text)
-	units := []struct {
-		suffix string
-		scale  float64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	scale := 1.0
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(text, u.suffix); ok {
-			text, scale = strings.TrimSpace(n), u.scale
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(text, 64)
-	if err != nil || v < 0 || v*scale > math.MaxInt64/2 {
-		return 0, fmt.Errorf("invalid size %q", text)
-	}
-	return int64(v * scale), nil
-}
 
 func envOr(name, fallback string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {

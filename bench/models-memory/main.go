@@ -41,6 +41,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"mlgraph/internal/bytesize"
 )
 
 type options struct {
@@ -63,7 +65,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, database, logs)")
 	flag.Parse()
 	var err error
-	if o.limit, err = parseSize(limit); err != nil || flag.NArg() > 0 || o.models < 1 || o.clients < 1 || o.workers < 1 || o.timeout <= 0 {
+	if o.limit, err = bytesize.Parse(limit); err != nil || o.limit <= 0 || flag.NArg() > 0 || o.models < 1 || o.clients < 1 || o.workers < 1 || o.timeout <= 0 {
 		fmt.Fprintln(os.Stderr, "models-memory: want -models, -clients and -workers of at least 1, a -limit such as 200MB, a positive -timeout and no arguments")
 		os.Exit(2)
 	}
@@ -223,26 +225,6 @@ func procMemory(pid int) (rss, peak int64, err error) {
 		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
 	}
 	return rss, peak, nil
-}
-
-// parseSize reads 200MB, 256MiB, 1GB… (the server's units).
-func parseSize(text string) (int64, error) {
-	units := []struct {
-		suffix string
-		scale  float64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	scale := 1.0
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(text, u.suffix); ok {
-			text, scale = n, u.scale
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-	if err != nil || v <= 0 || v*scale > 1e15 {
-		return 0, fmt.Errorf("invalid size %q", text)
-	}
-	return int64(v * scale), nil
 }
 
 // build compiles the server into dir.
