@@ -318,6 +318,20 @@ func (p *Preprocessor) encoder(j int, col *Column, at int) featureEncoder {
 
 // encode writes rows lo..hi-1 of col into the design matrix.
 func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int) error {
+	if e.pos == nil && e.shift == 0 && e.scale == 1 {
+		// Not scaled (linear regression, trees): no division to spend
+		// cycles on; (v-0)/1 is v to the bit.
+		for i := lo; i < hi; i++ {
+			v := col.Num[i]
+			if v != v { // NaN
+				v = e.info.Median
+			} else if !usable(v) {
+				return unusableValue("feature", col.Name, i, v)
+			}
+			raw.Data[i*raw.Stride+e.at] = v
+		}
+		return nil
+	}
 	if e.pos == nil {
 		for i := lo; i < hi; i++ {
 			v := col.Num[i]
@@ -348,26 +362,25 @@ func Median(values []float64) float64 {
 	if n == 0 {
 		panic("ml: median of no values")
 	}
-	hi := selectKth(values, n/2)
+	lo, hi := selectKth(values, n/2)
 	if n%2 == 1 {
 		return hi
 	}
-	lo := selectKth(values, n/2-1)
 	if m := (lo + hi) / 2; !math.IsInf(m, 0) {
 		return m
 	}
 	return lo/2 + hi/2 // lo+hi overflowed
 }
 
-// selectKth returns the value that would be at index k if v were sorted,
-// without changing v. It is a radix selection on the values' bits, mapped
+// selectKth returns the values that would be at indices k-1 and k if v
+// were sorted (the first is meaningless for k = 0), without changing v. It is a radix selection on the values' bits, mapped
 // to unsigned integers that sort as the floats do: one pass counts the
 // top 11 bits of every value and finds the digit the k-th value has; the
 // values with that digit are kept, and the next 11 bits of those are
 // counted, and so on. Each pass is a branch-free count over fewer values
 // than the last, so the whole is a few linear passes, several times faster
 // than quickselect's unpredictable comparisons.
-func selectKth(v []float64, k int) float64 {
+func selectKth(v []float64, k int) (below, at float64) {
 	const bits = 11
 	var counts [1 << bits]int
 	// pick finds the digit of the k-th value and k's rank among the values
@@ -412,7 +425,18 @@ func selectKth(v []float64, k int) float64 {
 		keys = keys[:n]
 	}
 	slices.Sort(keys)
-	return fromSortableBits(keys[k])
+	if k > 0 {
+		return fromSortableBits(keys[k-1]), fromSortableBits(keys[k])
+	}
+	// The k-th is the least of the values kept: the one below it is the
+	// greatest of the others.
+	key, prev := keys[0], uint64(0)
+	for _, x := range v {
+		if b := sortableBits(x); b < key {
+			prev = max(prev, b)
+		}
+	}
+	return fromSortableBits(prev), fromSortableBits(key)
 }
 
 // sortableBits maps a float (not NaN) to an integer of the same order:
