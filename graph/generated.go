@@ -8800,7 +8800,7 @@ func (ec *executionContext) _Prediction_outputs(ctx context.Context, field graph
 			return ec.fieldContext_Prediction_outputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Outputs, nil
+			return obj.Outputs(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []service.PredictionOutput) graphql.Marshaler {
@@ -8814,7 +8814,7 @@ func (ec *executionContext) fieldContext_Prediction_outputs(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "Prediction",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PredictionOutput(ctx, field)

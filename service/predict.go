@@ -40,8 +40,15 @@ type PredictRequest struct {
 type Prediction struct {
 	ID        *int64
 	ModelID   int64
-	Outputs   []PredictionOutput
 	CreatedAt time.Time
+
+	// The outputs are decoded from the store, or made on demand from the
+	// model's raw output of a fresh prediction: a client asking for the
+	// columnar lists (labels, probabilities) needs no object per row.
+	fitted      *ml.Model
+	raw         *ml.Output
+	outputs     []PredictionOutput
+	outputsOnce sync.Once
 
 	// The inputs are records decoded from the store, or made on demand
 	// from the feature columns of a fresh prediction: most callers never
@@ -62,13 +69,34 @@ func (p *Prediction) Inputs() []any {
 	return p.inputs
 }
 
+// Outputs returns one output per row.
+func (p *Prediction) Outputs() []PredictionOutput {
+	p.outputsOnce.Do(func() {
+		if p.outputs == nil && p.raw != nil {
+			p.outputs = outputs(p.fitted, p.raw)
+		}
+	})
+	return p.outputs
+}
+
 // Labels returns each row's predicted label; nil for regression.
 func (p *Prediction) Labels() []string {
-	if len(p.Outputs) == 0 || p.Outputs[0].Label == nil {
+	if p.raw != nil {
+		if p.fitted.Task == ml.Regression {
+			return nil
+		}
+		labels := make([]string, len(p.raw.Labels))
+		for i, k := range p.raw.Labels {
+			labels[i] = p.fitted.Classes[k]
+		}
+		return labels
+	}
+	outs := p.Outputs()
+	if len(outs) == 0 || outs[0].Label == nil {
 		return nil
 	}
-	labels := make([]string, len(p.Outputs))
-	for i, o := range p.Outputs {
+	labels := make([]string, len(outs))
+	for i, o := range outs {
 		labels[i] = *o.Label
 	}
 	return labels
@@ -76,11 +104,18 @@ func (p *Prediction) Labels() []string {
 
 // Values returns each row's predicted value; nil unless regression.
 func (p *Prediction) Values() []float64 {
-	if len(p.Outputs) == 0 || p.Outputs[0].Value == nil {
+	if p.raw != nil {
+		if p.fitted.Task != ml.Regression {
+			return nil
+		}
+		return p.raw.Values
+	}
+	outs := p.Outputs()
+	if len(outs) == 0 || outs[0].Value == nil {
 		return nil
 	}
-	values := make([]float64, len(p.Outputs))
-	for i, o := range p.Outputs {
+	values := make([]float64, len(outs))
+	for i, o := range outs {
 		values[i] = *o.Value
 	}
 	return values
@@ -89,11 +124,18 @@ func (p *Prediction) Values() []float64 {
 // Classes returns the classes of Probabilities, in order; nil unless
 // classification.
 func (p *Prediction) Classes() []string {
-	if len(p.Outputs) == 0 || len(p.Outputs[0].Probabilities) == 0 {
+	if p.raw != nil {
+		if p.fitted.Task != ml.Classification {
+			return nil
+		}
+		return p.fitted.Classes
+	}
+	outs := p.Outputs()
+	if len(outs) == 0 || len(outs[0].Probabilities) == 0 {
 		return nil
 	}
-	classes := make([]string, len(p.Outputs[0].Probabilities))
-	for c, cp := range p.Outputs[0].Probabilities {
+	classes := make([]string, len(outs[0].Probabilities))
+	for c, cp := range outs[0].Probabilities {
 		classes[c] = cp.Label
 	}
 	return classes
@@ -102,13 +144,25 @@ func (p *Prediction) Classes() []string {
 // Probabilities returns each row's class probabilities in the order of
 // Classes; nil unless classification.
 func (p *Prediction) Probabilities() [][]float64 {
-	if len(p.Outputs) == 0 || len(p.Outputs[0].Probabilities) == 0 {
+	if p.raw != nil {
+		if p.fitted.Task != ml.Classification {
+			return nil
+		}
+		n, k := p.raw.Proba.Dims()
+		rows := make([][]float64, n)
+		for i := range rows {
+			rows[i] = p.raw.Proba.RawRowView(i)[:k:k]
+		}
+		return rows
+	}
+	outs := p.Outputs()
+	if len(outs) == 0 || len(outs[0].Probabilities) == 0 {
 		return nil
 	}
-	k := len(p.Outputs[0].Probabilities)
-	flat := make([]float64, len(p.Outputs)*k)
-	rows := make([][]float64, len(p.Outputs))
-	for i, o := range p.Outputs {
+	k := len(outs[0].Probabilities)
+	flat := make([]float64, len(outs)*k)
+	rows := make([][]float64, len(outs))
+	for i, o := range outs {
 		rows[i] = flat[i*k : (i+1)*k : (i+1)*k]
 		for c, cp := range o.Probabilities {
 			rows[i][c] = cp.Probability
@@ -206,7 +260,7 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if err != nil {
 		return nil, badInput(err)
 	}
-	p := &Prediction{ModelID: id, columns: cols, Outputs: outputs(m.fitted, out), CreatedAt: time.Now().UTC()}
+	p := &Prediction{ModelID: id, columns: cols, fitted: m.fitted, raw: out, CreatedAt: time.Now().UTC()}
 	if !req.Save {
 		return p, nil
 	}
@@ -214,7 +268,7 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if rec.Inputs, err = json.Marshal(p.Inputs()); err != nil {
 		return nil, fmt.Errorf("encode prediction inputs: %w", err)
 	}
-	if rec.Outputs, err = json.Marshal(p.Outputs); err != nil {
+	if rec.Outputs, err = json.Marshal(p.Outputs()); err != nil {
 		return nil, fmt.Errorf("encode prediction outputs: %w", err)
 	}
 	if err := s.predictions.save(ctx, rec); err != nil {
@@ -236,7 +290,7 @@ func (s *Service) Predictions(ctx context.Context, modelID int64, p store.Page) 
 		if err := json.Unmarshal(rec.Inputs, &p.inputs); err != nil {
 			return nil, fmt.Errorf("decode inputs of prediction %d: %w", rec.ID, err)
 		}
-		if err := json.Unmarshal(rec.Outputs, &p.Outputs); err != nil {
+		if err := json.Unmarshal(rec.Outputs, &p.outputs); err != nil {
 			return nil, fmt.Errorf("decode outputs of prediction %d: %w", rec.ID, err)
 		}
 		out.Items = append(out.Items, p)
