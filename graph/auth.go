@@ -52,13 +52,8 @@ func Authenticate(svc *service.Service, log *slog.Logger) func(http.Handler) htt
 					}
 					principal, ctx = p, service.WithPrincipal(ctx, p)
 				case !isWebsocketUpgrade(r):
-					required, err := svc.AuthRequired(ctx)
-					if err != nil {
-						writeInternalError(w, log, r, fmt.Errorf("look for API keys: %w", err))
-						return
-					}
-					if required {
-						writeAuthError(w, log, r, errKeyNeeded)
+					if err := keylessAllowed(ctx, svc); err != nil {
+						writeAuthError(w, log, r, err)
 						return
 					}
 				}
@@ -73,6 +68,20 @@ func Authenticate(svc *service.Service, log *slog.Logger) func(http.Handler) htt
 }
 
 var errKeyNeeded = apperr.Newf(apperr.Unauthenticated, "this server needs an API key: send Authorization: Bearer <key>")
+
+// keylessAllowed says whether a request without a key may go on: nil if
+// authentication is not on (yet), errKeyNeeded if it is, or the error of
+// looking for keys.
+func keylessAllowed(ctx context.Context, svc *service.Service) error {
+	required, err := svc.AuthRequired(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("look for API keys: %w", err)
+	case required:
+		return errKeyNeeded
+	}
+	return nil
+}
 
 // bearer returns the token of an "Authorization: Bearer <token>" header,
 // and whether the header was there at all (a malformed one gives an empty
@@ -161,12 +170,8 @@ func websocketInit(svc *service.Service) transport.WebsocketInitFunc {
 		}
 		token, present := bearer(payload.Authorization())
 		if !present {
-			required, err := svc.AuthRequired(ctx)
-			if err != nil {
-				return refuse(fmt.Errorf("authentication is unavailable: %w", err))
-			}
-			if required {
-				return refuse(errKeyNeeded)
+			if err := keylessAllowed(ctx, svc); err != nil {
+				return refuse(err)
 			}
 			return ctx, nil, nil
 		}
@@ -192,12 +197,8 @@ func authDirective(svc *service.Service) func(ctx context.Context, obj any, next
 		}
 		p := service.PrincipalOf(ctx)
 		if p == nil {
-			required, err := svc.AuthRequired(ctx)
-			if err != nil {
+			if err := keylessAllowed(ctx, svc); err != nil {
 				return nil, err
-			}
-			if required {
-				return nil, errKeyNeeded
 			}
 			return next(ctx)
 		}

@@ -115,8 +115,8 @@ type access struct {
 	// keysExist becomes true once a key is seen, and stays so: keys are
 	// revoked, never deleted.
 	keysExist atomic.Bool
-	mu        sync.Mutex
-	checkedAt time.Time
+	mu        sync.Mutex   // one look in the store at a time
+	checkedAt atomic.Int64 // when keysExist was last looked up (UnixNano)
 	limiters  *lru.Cache[string, *rate.Limiter]
 }
 
@@ -155,20 +155,23 @@ func (s *Service) AuthRequired(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	a := s.access
-	if a.keysExist.Load() {
-		return true, nil
+	fresh := func() bool { return time.Now().UnixNano()-a.checkedAt.Load() < int64(keysCheckEvery) }
+	// Without a lock while the answer is known: this runs for every
+	// request of an open server.
+	if a.keysExist.Load() || fresh() {
+		return a.keysExist.Load(), nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.keysExist.Load() || time.Since(a.checkedAt) < keysCheckEvery {
+	if a.keysExist.Load() || fresh() {
 		return a.keysExist.Load(), nil
 	}
 	exists, err := s.store.HasAPIKeys(store.AllProjects(ctx))
 	if err != nil {
 		return true, err // fail closed
 	}
-	a.checkedAt = time.Now()
 	a.keysExist.Store(exists)
+	a.checkedAt.Store(time.Now().UnixNano())
 	return exists, nil
 }
 
