@@ -283,7 +283,7 @@ func runPredict(ctx context.Context, o options) ([]loadResult, []string, error) 
 	measure := func(s *server, scenario, path string, body any, rows int) {
 		raw, _ := json.Marshal(body)
 		step("load: %s %s, %d connections, %v", s.name, scenario, o.conns, o.duration)
-		loads = append(loads, load(ctx, s.name, scenario, s.url+path, raw, rows, o.conns, o.duration))
+		loads = append(loads, load(ctx, s.name, scenario, s.URL+path, raw, rows, o.conns, o.duration))
 	}
 
 	step("starting mlgraph")
@@ -298,7 +298,7 @@ func runPredict(ctx context.Context, o options) ([]loadResult, []string, error) 
 	measure(ours, "100 rows (csv)", "/query", map[string]any{"query": csvQuery, "variables": map[string]any{"id": modelID, "csv": csvText(hundred)}}, 100)
 	measure(ours, "100 rows (packed)", "/query", map[string]any{"query": packedQuery, "variables": map[string]any{"id": modelID, "packed": packed(hundred)}}, 100)
 	measure(ours, "100 rows (rows)", "/query", map[string]any{"query": rowsQuery, "variables": map[string]any{"id": modelID, "rows": hundred}}, 100)
-	ours.stop()
+	ours.Stop()
 
 	step("starting the bare net/http handler")
 	bare, err := startBare(dir, iris)
@@ -307,17 +307,17 @@ func runPredict(ctx context.Context, o options) ([]loadResult, []string, error) 
 	}
 	measure(bare, "1 row", "/predict", map[string]any{"instances": one}, 1)
 	measure(bare, "100 rows", "/predict", map[string]any{"instances": hundred}, 100)
-	bare.stop()
+	bare.Stop()
 
 	if o.refMode != "off" && o.refMode != "published" {
 		step("starting Flask under gunicorn (2 workers)")
-		flask, err := startFlask(iris)
+		flask, err := startFlask(dir, iris)
 		if err != nil {
 			notes = append(notes, "Flask not measured: "+err.Error())
 		} else {
 			measure(flask, "1 row", "/predict", map[string]any{"instances": one}, 1)
 			measure(flask, "100 rows", "/predict", map[string]any{"instances": hundred}, 100)
-			flask.stop()
+			flask.Stop()
 		}
 	}
 	return loads, notes, nil

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,63 +18,30 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"mlgraph/internal/childserver"
 )
 
 // server is a prediction server started as a child process on loopback.
 type server struct {
 	name string
-	url  string // base URL, http://127.0.0.1:port
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	*childserver.Server
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// start runs the command that command(addr) makes, its output in dir, and
+// waits for GET /healthz to answer 200.
+func start(name, dir string, command func(addr string) *exec.Cmd) (*server, error) {
+	logName := strings.NewReplacer("/", "-").Replace(name) + ".log"
+	child, err := childserver.Start(filepath.Join(dir, logName), command)
 	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// start runs cmd (its -addr or -b already pointing at port) and waits for
-// GET health to answer 200.
-func start(name string, port int, health string, cmd *exec.Cmd) (*server, error) {
-	s := &server{name: name, url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.url + health)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := child.WaitHealthy(context.Background(), http.DefaultClient, 90*time.Second); err != nil {
+		child.Stop()
+		return nil, fmt.Errorf("%s: %w%s", name, err, child.LogTail(20))
 	}
-	s.stop()
-	return nil, fmt.Errorf("%s did not answer %s within 90 s:\n%s", name, health, s.log.String())
-}
-
-func (s *server) stop() {
-	if s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
+	return &server{name: name, Server: child}, nil
 }
 
 // graphql posts a GraphQL request and decodes its data into dst.
@@ -102,11 +68,7 @@ func graphql(url, query string, vars map[string]any, dst any) error {
 // startMlgraph builds and starts the server, then creates the iris model
 // that the load predicts with; it returns the model's id.
 func startMlgraph(dir, iris string) (*server, string, error) {
-	bin := filepath.Join(dir, "mlgraph")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	port, err := freePort()
+	bin, err := childserver.Build(context.Background(), dir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -116,25 +78,27 @@ func startMlgraph(dir, iris string) (*server, string, error) {
 	}
 	// No API keys, as the Flask server has none; -log-level warn: no
 	// access log line per request, as gunicorn writes none by default.
-	s, err := start("mlgraph", port, "/healthz", exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-db", db, "-auth=off", "-log-level", "warn"))
+	s, err := start("mlgraph", dir, func(addr string) *exec.Cmd {
+		return exec.Command(bin, "-addr", addr, "-db", db, "-auth=off", "-log-level", "warn")
+	})
 	if err != nil {
 		return nil, "", err
 	}
 	text, err := os.ReadFile(iris)
 	if err != nil {
-		s.stop()
+		s.Stop()
 		return nil, "", err
 	}
 	var ds struct{ CreateDataset struct{ ID string } }
-	if err := graphql(s.url, `mutation($csv: String!) { createDataset(input: {name: "iris", csv: $csv}) { id } }`, map[string]any{"csv": string(text)}, &ds); err != nil {
-		s.stop()
+	if err := graphql(s.URL, `mutation($csv: String!) { createDataset(input: {name: "iris", csv: $csv}) { id } }`, map[string]any{"csv": string(text)}, &ds); err != nil {
+		s.Stop()
 		return nil, "", err
 	}
 	var m struct{ TrainModel struct{ ID, Status string } }
-	err = graphql(s.url, `mutation($id: ID!) { trainModel(input: {datasetId: $id, target: "target", algorithm: LOGISTIC_REGRESSION, split: {method: NONE}}, wait: true) { id status } }`,
+	err = graphql(s.URL, `mutation($id: ID!) { trainModel(input: {datasetId: $id, target: "target", algorithm: LOGISTIC_REGRESSION, split: {method: NONE}}, wait: true) { id status } }`,
 		map[string]any{"id": ds.CreateDataset.ID}, &m)
 	if err != nil || m.TrainModel.Status != "READY" {
-		s.stop()
+		s.Stop()
 		return nil, "", fmt.Errorf("train the iris model: %v %+v", err, m)
 	}
 	return s, m.TrainModel.ID, nil
@@ -146,26 +110,22 @@ func startBare(dir, iris string) (*server, error) {
 	if out, err := exec.Command("go", "build", "-o", bin, "./bench/compare/barehttp").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build barehttp: %v\n%s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	return start("net/http", port, "/healthz", exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-iris", iris))
+	return start("net/http", dir, func(addr string) *exec.Cmd {
+		return exec.Command(bin, "-addr", addr, "-iris", iris)
+	})
 }
 
 // startFlask starts the reference Flask app under gunicorn with 2
 // workers, if gunicorn and Flask are installed.
-func startFlask(iris string) (*server, error) {
+func startFlask(dir, iris string) (*server, error) {
 	if _, err := exec.LookPath("gunicorn"); err != nil {
 		return nil, errors.New("gunicorn not installed (apt-get install python3-flask gunicorn)")
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("gunicorn", "-w", "2", "-b", fmt.Sprintf("127.0.0.1:%d", port), "--chdir", "bench/compare", "flask_app:app")
-	cmd.Env = append(os.Environ(), "IRIS_CSV="+iris)
-	return start("flask", port, "/healthz", cmd)
+	return start("flask", dir, func(addr string) *exec.Cmd {
+		cmd := exec.Command("gunicorn", "-w", "2", "-b", addr, "--chdir", "bench/compare", "flask_app:app")
+		cmd.Env = append(os.Environ(), "IRIS_CSV="+iris)
+		return cmd
+	})
 }
 
 // loadResult is what a fixed-time load against one endpoint measured.

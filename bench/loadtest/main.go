@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"mlgraph/internal/childserver"
 )
 
 type options struct {
@@ -90,7 +92,7 @@ func run(o options) int {
 		if srv, gql.abuseKey, err = launch(ctx, o, dir); err != nil {
 			return fail(err)
 		}
-		defer srv.stop()
+		defer srv.Stop()
 		gql.url, gql.key = srv.url, srv.key
 	}
 	if err := waitHealthy(ctx, gql, srv, time.Minute); err != nil {
@@ -107,8 +109,8 @@ func run(o options) int {
 		s.Interrupted = context.Cause(ctx).Error()
 	}
 	if srv != nil {
-		s.ServerStop, s.LogScanned = srv.stop(), true
-		if s.LockedInLog, s.LockedLogLines, err = scanLog(srv.logPath); err != nil {
+		s.ServerStop, s.LogScanned = srv.Stop(), true
+		if s.LockedInLog, s.LockedLogLines, err = scanLog(srv.LogPath); err != nil {
 			return fail(fmt.Errorf("reading the server log: %w", err))
 		}
 	}
@@ -147,29 +149,11 @@ func checkLoopback(raw string) error {
 // answers 200, the server exits, or limit passes.
 func waitHealthy(ctx context.Context, gql *gqlClient, srv *server, limit time.Duration) error {
 	u, _ := url.Parse(gql.url)
-	health := u.Scheme + "://" + u.Host + "/healthz"
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	var exited <-chan struct{} // nil, never ready, for a server not started here
 	if srv != nil {
-		exited = srv.exited
+		exited = srv.Exited()
 	}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
-		if resp, err := gql.http.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("the server exited before answering %s", health)
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer 200 within %s", health, limit)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return childserver.WaitHealthy(ctx, gql.http, u.Scheme+"://"+u.Host+"/healthz", exited, limit)
 }
 
 type summary struct {

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"mlgraph/internal/bytesize"
+	"mlgraph/internal/childserver"
 )
 
 type options struct {
@@ -87,7 +88,7 @@ func run(o options) int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	bin, err := build(ctx, dir)
+	bin, err := childserver.Build(ctx, dir)
 	if err != nil {
 		return fail(err)
 	}
@@ -97,50 +98,50 @@ func run(o options) int {
 	}}} // no Proxy: loopback only
 
 	// Phase 1: train every model, then predict with each.
-	srv, err := start(ctx, o, bin, dir, "train")
+	srv, err := start(o, bin, dir, "train")
 	if err != nil {
 		return fail(err)
 	}
-	defer srv.stop()
-	c.base = srv.base
-	if err := c.waitHealthy(ctx, srv); err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	defer srv.Stop()
+	c.base = srv.URL
+	if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
 	}
 	began := time.Now()
 	datasetID, err := c.createDataset(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("create the dataset: %w%s", err, srv.logTail(20)))
+		return fail(fmt.Errorf("create the dataset: %w%s", err, srv.LogTail(20)))
 	}
 	ids, err := c.trainAll(ctx, o, datasetID)
 	if err != nil {
-		return fail(fmt.Errorf("training: %w%s", err, srv.logTail(20)))
+		return fail(fmt.Errorf("training: %w%s", err, srv.LogTail(20)))
 	}
 	trainTime := time.Since(began)
 	fmt.Printf("trained %d models in %.1f s (%d clients, -workers %d)\n", len(ids), trainTime.Seconds(), o.clients, o.workers)
 	var phases []phase
 	p, err := measure(ctx, c, srv, o, ids, "after training and one predict per model")
 	if err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
 	}
 	phases = append(phases, p)
-	fmt.Println("server:", srv.stop())
+	fmt.Println("server:", srv.Stop())
 
 	// Phase 2: a new process on the same database loads every model.
-	srv, err = start(ctx, o, bin, dir, "restart")
+	srv, err = start(o, bin, dir, "restart")
 	if err != nil {
 		return fail(err)
 	}
-	defer srv.stop()
-	c.base = srv.base
-	if err := c.waitHealthy(ctx, srv); err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+	defer srv.Stop()
+	c.base = srv.URL
+	if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
+		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
 	}
 	p, err = measure(ctx, c, srv, o, ids, "after a restart and one predict per model (all loaded from the database)")
 	if err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.logTail(20)))
+		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
 	}
 	phases = append(phases, p)
-	fmt.Println("server:", srv.stop())
+	fmt.Println("server:", srv.Stop())
 
 	passed := true
 	for _, p := range phases {
@@ -167,7 +168,7 @@ type phase struct {
 
 // measure predicts once with every model, then prints the server's memory
 // and the model cache's figures.
-func measure(ctx context.Context, c *client, srv *server, o options, ids []string, what string) (phase, error) {
+func measure(ctx context.Context, c *client, srv *childserver.Server, o options, ids []string, what string) (phase, error) {
 	began := time.Now()
 	if err := c.predictAll(ctx, o, ids); err != nil {
 		return phase{}, fmt.Errorf("predicting: %w", err)
@@ -177,7 +178,7 @@ func measure(ctx context.Context, c *client, srv *server, o options, ids []strin
 	if err != nil {
 		return phase{}, err
 	}
-	rss, peak, err := procMemory(srv.cmd.Process.Pid)
+	rss, peak, err := procMemory(srv.PID())
 	if err != nil {
 		return phase{}, err
 	}
@@ -227,111 +228,21 @@ func procMemory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
-// build compiles the server into dir.
-func build(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "mlgraph")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	gomod, _ := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if mod := strings.TrimSpace(string(gomod)); mod != "" && mod != os.DevNull {
-		cmd.Dir = filepath.Dir(mod) // else the working directory
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the server (run models-memory in the mlgraph repository): %v\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// server is the mlgraph child process.
-type server struct {
-	cmd      *exec.Cmd
-	base     string
-	logPath  string
-	exited   chan struct{}
-	stopOnce sync.Once
-	stopNote string
-}
-
 // start runs the server on a free loopback port, on dir's database.
-func start(ctx context.Context, o options, bin, dir, name string) (*server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	args := []string{"-addr", addr, "-db", filepath.Join(dir, "models.db"), "-auth=off", "-log-format", "json",
-		"-workers", strconv.Itoa(o.workers)}
-	if o.modelCache != "" {
-		args = append(args, "-model-cache", o.modelCache)
-	}
-	logPath := filepath.Join(dir, "server-"+name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, base: "http://" + addr, logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		s.stopNote = "stopped cleanly on SIGTERM"
-		if err := cmd.Wait(); err != nil {
-			s.stopNote = "exited: " + err.Error()
+func start(o options, bin, dir, name string) (*childserver.Server, error) {
+	return childserver.Start(filepath.Join(dir, "server-"+name+".log"), func(addr string) *exec.Cmd {
+		args := []string{"-addr", addr, "-db", filepath.Join(dir, "models.db"), "-auth=off", "-log-format", "json",
+			"-workers", strconv.Itoa(o.workers)}
+		if o.modelCache != "" {
+			args = append(args, "-model-cache", o.modelCache)
 		}
-		close(s.exited)
-	}()
-	return s, nil
-}
-
-// stop sends SIGTERM, then SIGKILL after 45 s, and says how the server
-// ended. Calling it again returns the same note.
-func (s *server) stop() string {
-	s.stopOnce.Do(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(45 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.exited
-			s.stopNote = "killed: still running 45 s after SIGTERM"
-		}
+		return exec.Command(bin, args...)
 	})
-	return s.stopNote
-}
-
-func (s *server) logTail(n int) string {
-	data, _ := os.ReadFile(s.logPath)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	return "\nserver log:\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 type client struct {
 	http *http.Client
 	base string
-}
-
-func (c *client) waitHealthy(ctx context.Context, srv *server) error {
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
-		if resp, err := c.http.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-srv.exited:
-			return errors.New("the server exited before answering /healthz")
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return errors.New("/healthz did not answer 200 within a minute")
 }
 
 // query sends a GraphQL request; any error in the answer is an error.
