@@ -10,6 +10,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,15 +312,16 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*store.APIKey, e
 // long until the next request would be allowed.
 func (s *Service) Allow(p *Principal, clientAddr string) (bool, time.Duration) {
 	a := s.access
-	limit, key := a.defaultRate, "addr:"+clientAddr
-	if p != nil {
-		key = fmt.Sprintf("key:%d", p.KeyID)
-		if p.RateLimit > 0 {
-			limit = p.RateLimit
-		}
+	limit := a.defaultRate
+	if p != nil && p.RateLimit > 0 {
+		limit = p.RateLimit
 	}
 	if limit <= 0 {
-		return true, 0
+		return true, 0 // before making a key: this runs for every request
+	}
+	key := "addr:" + clientAddr
+	if p != nil {
+		key = "key:" + strconv.FormatInt(p.KeyID, 10)
 	}
 	lim, ok := a.limiters.Get(key)
 	if !ok {
