@@ -97,16 +97,26 @@ func run(o options) int {
 		MaxIdleConnsPerHost: o.clients,
 	}}} // no Proxy: loopback only
 
+	// launch starts a server on dir's database and points c at it.
+	launch := func(name string) (*childserver.Server, error) {
+		srv, err := start(o, bin, dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("%w%s", err, srv.LogTail(20))
+		}
+		c.base = srv.URL
+		return srv, nil
+	}
+
 	// Phase 1: train every model, then predict with each.
-	srv, err := start(o, bin, dir, "train")
+	srv, err := launch("train")
 	if err != nil {
 		return fail(err)
 	}
 	defer srv.Stop()
-	c.base = srv.URL
-	if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
-	}
 	began := time.Now()
 	datasetID, err := c.createDataset(ctx)
 	if err != nil {
@@ -127,15 +137,11 @@ func run(o options) int {
 	fmt.Println("server:", srv.Stop())
 
 	// Phase 2: a new process on the same database loads every model.
-	srv, err = start(o, bin, dir, "restart")
+	srv, err = launch("restart")
 	if err != nil {
 		return fail(err)
 	}
 	defer srv.Stop()
-	c.base = srv.URL
-	if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
-		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
-	}
 	p, err = measure(ctx, c, srv, o, ids, "after a restart and one predict per model (all loaded from the database)")
 	if err != nil {
 		return fail(fmt.Errorf("%w%s", err, srv.LogTail(20)))
