@@ -137,10 +137,16 @@ func previewRows(cols []*ml.Column, n int) (json.RawMessage, error) {
 	return recordsJSON(cols, rows)
 }
 
-// recordsJSON encodes rows of cols as JSON objects of column name to value:
-// a number, a string, or null when missing.
-func recordsJSON(cols []*ml.Column, rows []int) (json.RawMessage, error) {
-	records := make([]map[string]any, len(rows))
+// records returns rows of cols (every row for nil) as objects of column
+// name to value: a number, a string, or nil when missing.
+func records(cols []*ml.Column, rows []int) []any {
+	if rows == nil && len(cols) > 0 {
+		rows = make([]int, cols[0].Len())
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	out := make([]any, len(rows))
 	for a, i := range rows {
 		record := make(map[string]any, len(cols))
 		for _, c := range cols {
@@ -153,9 +159,14 @@ func recordsJSON(cols []*ml.Column, rows []int) (json.RawMessage, error) {
 				record[c.Name] = c.Text(i)
 			}
 		}
-		records[a] = record
+		out[a] = record
 	}
-	b, err := json.Marshal(records)
+	return out
+}
+
+// recordsJSON encodes rows of cols as JSON records (see records).
+func recordsJSON(cols []*ml.Column, rows []int) (json.RawMessage, error) {
+	b, err := json.Marshal(records(cols, rows))
 	if err != nil {
 		return nil, fmt.Errorf("encode records: %w", err)
 	}

@@ -208,23 +208,23 @@ func FuzzRecords(f *testing.F) {
 				checkBadInput(t, m, what, err)
 				continue
 			}
-			predictAndCheck(t, m, what, cols, recordsOf(cols))
+			predictAndCheck(t, m, what, cols, records(cols, nil))
 		}
 		v, ok := decodeJSON(data)
 		if !ok {
 			return
 		}
-		records, _ := v.([]any)
+		recs, _ := v.([]any)
 		rows, isRows := rowsOf(v)
 		for _, m := range models {
-			if records != nil {
+			if recs != nil {
 				what := fmt.Sprintf("%s records %s", m.Algorithm, data)
-				cols, err := columnsFromRecords(m, records)
-				inputs := recordsOf(cols)
+				cols, err := columnsFromRecords(m, recs)
+				inputs := records(cols, nil)
 				if err != nil {
 					checkBadInput(t, m, what, err)
 				} else {
-					if len(inputs) != len(records) || len(cols) != len(m.Features) {
+					if len(inputs) != len(recs) || len(cols) != len(m.Features) {
 						t.Fatalf("%s: %d inputs and %d columns", what, len(inputs), len(cols))
 					}
 					predictAndCheck(t, m, what, cols, inputs)
@@ -237,7 +237,7 @@ func FuzzRecords(f *testing.F) {
 					checkBadInput(t, m, what, err)
 					continue
 				}
-				predictAndCheck(t, m, what, cols, recordsOf(cols))
+				predictAndCheck(t, m, what, cols, records(cols, nil))
 			}
 		}
 	})
@@ -265,8 +265,8 @@ func FuzzCSVPlainMatchesQuoted(f *testing.F) {
 			if (perr == nil) != (qerr == nil) || perr != nil && perr.Error() != qerr.Error() {
 				t.Fatalf("%s %q: plain error %v, quoted error %v", m.Algorithm, text, perr, qerr)
 			}
-			if perr == nil && fmt.Sprint(recordsOf(plain)) != fmt.Sprint(recordsOf(quoted)) {
-				t.Fatalf("%s %q: plain %v, quoted %v", m.Algorithm, text, recordsOf(plain), recordsOf(quoted))
+			if perr == nil && fmt.Sprint(records(plain, nil)) != fmt.Sprint(records(quoted, nil)) {
+				t.Fatalf("%s %q: plain %v, quoted %v", m.Algorithm, text, records(plain, nil), records(quoted, nil))
 			}
 		}
 	})

@@ -63,7 +63,7 @@ type Prediction struct {
 func (p *Prediction) Inputs() []any {
 	p.inputsOnce.Do(func() {
 		if p.inputs == nil && p.columns != nil {
-			p.inputs = recordsOf(p.columns)
+			p.inputs = records(p.columns, nil)
 		}
 	})
 	return p.inputs
@@ -169,37 +169,6 @@ func (p *Prediction) Probabilities() [][]float64 {
 		}
 	}
 	return rows
-}
-
-// recordsOf turns feature columns into one record per row.
-func recordsOf(cols []*ml.Column) []any {
-	if len(cols) == 0 {
-		return nil
-	}
-	records := make([]any, cols[0].Len())
-	for i := range records {
-		r := make(map[string]any, len(cols))
-		for _, c := range cols {
-			r[c.Name] = cellValue(c, i)
-		}
-		records[i] = r
-	}
-	return records
-}
-
-// cellValue is row i of c as a JSON value: a number, a category, or nil
-// when missing.
-func cellValue(c *ml.Column, i int) any {
-	if c.Type == ml.Numeric {
-		if v := c.Num[i]; !math.IsNaN(v) {
-			return v
-		}
-		return nil
-	}
-	if code := c.Codes[i]; code >= 0 {
-		return c.Levels[code]
-	}
-	return nil
 }
 
 // PredictionOutput is one row's prediction: Value for regression, Label
