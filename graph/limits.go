@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -317,10 +316,5 @@ func tooLarge(w http.ResponseWriter, msg string) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message":    msg,
-		"extensions": map[string]any{"code": string(apperr.BadInput)},
-	}}})
+	writeGraphQLError(w, status, msg, string(apperr.BadInput), nil)
 }
