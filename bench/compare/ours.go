@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,10 +11,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"mlgraph/internal/childserver"
 	"mlgraph/internal/csvdata"
 	"mlgraph/ml"
 	"mlgraph/service"
@@ -50,14 +48,20 @@ func importChild(csvPath, dbDir string) error {
 	if err != nil {
 		return err
 	}
-	base := rssKB("VmRSS")
+	base, _, err := childserver.Memory(os.Getpid())
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	d, err := svc.UploadDataset(context.Background(), "import", f, info.Size())
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
-	peak := rssKB("VmHWM")
+	_, peak, err := childserver.Memory(os.Getpid())
+	if err != nil {
+		return err
+	}
 	stored := 0.0
 	for _, suffix := range []string{"", "-wal"} {
 		if fi, err := os.Stat(filepath.Join(dbDir, "import.db"+suffix)); err == nil {
@@ -65,26 +69,9 @@ func importChild(csvPath, dbDir string) error {
 		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(importResult{
-		Rows: d.RowCount, Seconds: elapsed.Seconds(), PeakRSSMB: float64(peak-base) * 1024 / 1e6,
+		Rows: d.RowCount, Seconds: elapsed.Seconds(), PeakRSSMB: float64(peak-base) / 1e6,
 		Float64MB: float64(d.RowCount*len(d.Columns)*8) / 1e6, StoredMB: stored,
 	})
-}
-
-// rssKB reads a memory figure of this process from /proc (KiB).
-func rssKB(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // measureImport imports path in a child process (this program again).

@@ -184,7 +184,7 @@ func measure(ctx context.Context, c *client, srv *childserver.Server, o options,
 	if err != nil {
 		return phase{}, err
 	}
-	rss, peak, err := procMemory(srv.PID())
+	rss, peak, err := childserver.Memory(srv.PID())
 	if err != nil {
 		return phase{}, err
 	}
@@ -206,33 +206,6 @@ func measure(ctx context.Context, c *client, srv *childserver.Server, o options,
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
-
-// procMemory reads a process's resident set and its peak, in bytes.
-func procMemory(pid int) (rss, peak int64, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, fmt.Errorf("reading the server's memory (Linux only): %w", err)
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status: %q", pid, line)
-		}
-		if name == "VmRSS" {
-			rss = kb << 10
-		} else {
-			peak = kb << 10
-		}
-	}
-	if rss == 0 || peak == 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
-	}
-	return rss, peak, nil
-}
 
 // start runs the server on a free loopback port, on dir's database.
 func start(o options, bin, dir, name string) (*childserver.Server, error) {

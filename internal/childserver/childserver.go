@@ -1,7 +1,8 @@
 // Package childserver runs a server program as a child process on a free
 // loopback port, for the programs under bench/ that measure one: build
 // mlgraph, start it (or another server), wait until it is healthy, stop
-// it, and show the end of its log when something fails.
+// it, show the end of its log when something fails, and read a process's
+// memory.
 package childserver
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,4 +144,32 @@ func (s *Server) LogTail(n int) string {
 	data, _ := os.ReadFile(s.LogPath)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	return "\nserver log:\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// Memory reads a process's resident set and its peak (VmRSS and VmHWM),
+// in bytes. Linux only.
+func Memory(pid int) (rss, peak int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the memory of process %d (Linux only): %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/status: %q", pid, line)
+		}
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	if rss == 0 || peak == 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
+	}
+	return rss, peak, nil
 }
