@@ -21,19 +21,29 @@ const (
 	// ExplainSamplingSHAP: Shapley values estimated from sampled feature
 	// permutations, then adjusted so that they add up exactly.
 	ExplainSamplingSHAP = "SAMPLING_SHAP"
+	// ExplainLinearScore: a model with text features whose class scores
+	// are linear in the design row (linear and logistic regression, linear
+	// SVM, multinomial naive Bayes): the score split exactly into one
+	// contribution per term present in each text and one per other
+	// feature. See Explain.
+	ExplainLinearScore = "LINEAR_SCORE"
 )
 
-// Contribution is how much one input feature moved one prediction away
-// from the baseline (the model's mean prediction over a background
-// sample).
+// Contribution is how much one input feature (or one term of a text
+// feature) moved one prediction away from the baseline.
 type Contribution struct {
 	Feature string
-	// Value is the row's numeric value of the feature; NaN when it is
-	// missing (the model used the training median) and for categorical
-	// features.
+	// Term is, for an ExplainLinearScore explanation, the word or n-gram
+	// of the text feature this entry is about; "" for other features and
+	// methods (where a text feature is one entry).
+	Term string
+	// Value is the row's numeric value of the feature, or the term's
+	// TF-IDF weight in the row; NaN when it is missing (the model used the
+	// training median) and for categorical and whole-text entries.
 	Value float64
 	// Text is the row's value as text: the level of a categorical feature,
-	// the shortest exact decimal form of a numeric one, "" when missing.
+	// the document of a text feature, the shortest exact decimal form of a
+	// numeric one, "" when missing and for term entries (Term names them).
 	Text         string
 	Contribution float64
 }
@@ -42,18 +52,25 @@ type Contribution struct {
 // Baseline + Σ Contributions[j].Contribution = Prediction.
 type Explanation struct {
 	// Baseline is the model's mean prediction (of the explained quantity)
-	// over the background rows.
+	// over the background rows; for ExplainLinearScore, the explained
+	// score of a row with empty texts and the background means of the
+	// other design columns.
 	Baseline float64
 	// Prediction is the explained quantity for the row: the predicted value
 	// for regression, the predicted probability of Class for
-	// classification.
+	// classification; for ExplainLinearScore, Class's score minus the mean
+	// score of all classes (see Explain).
 	Prediction float64
 	// Class is, for classification, the explained class: the predicted
 	// one (m.Classes[k] for the most probable k). It is "" for regression.
 	Class string
-	// Method is ExplainExactLinear, ExplainTreeSHAP or ExplainSamplingSHAP.
+	// Method is ExplainExactLinear, ExplainTreeSHAP, ExplainSamplingSHAP
+	// or ExplainLinearScore.
 	Method string
-	// Contributions has one entry per input feature, in m.Features order.
+	// Contributions has one entry per input feature, in m.Features order,
+	// except that with ExplainLinearScore a text feature has one entry per
+	// vocabulary term present in the row's text (in vocabulary order;
+	// none for an empty text).
 	Contributions []Contribution
 }
 
@@ -147,6 +164,23 @@ const exactTolerance = 1e-9
 // Row i's explanation uses its own generator derived from seed and i, so
 // it does not depend on the other rows explained with it.
 //
+// Models with text features whose scores are linear in the design row x
+// use ExplainLinearScore instead, so that contributions name the words
+// that pushed the decision: with class scores s_c = w_c·x + b_c (linear
+// and logistic regression, linear SVM: the decision function, a binary
+// model's single row w being the score of class 1 against 0 for class 0;
+// multinomial naive Bayes: the joint log-likelihood, w_cj = log θ_cj and
+// b_c = log prior), the explained quantity for the predicted class k is
+//
+//	S(x) = s_k(x) − mean_c s_c(x) = Σ_j (w_kj − w̄_j)·x_j + (b_k − b̄),
+//
+// which ranks the classes as the probabilities do (for regression, the
+// prediction w·x + b itself). It splits exactly: each term present in a
+// text contributes (w_kj − w̄_j)·x_j, x_j its TF-IDF weight; every other
+// feature Σ (w_kj − w̄_j)·(x_j − z̄_j) over its design columns, z̄ the
+// background mean; and the Baseline is S at empty texts and z̄ elsewhere.
+// Baseline + Σ = Prediction then holds up to rounding.
+//
 // A missing numeric value is explained as the training median the model
 // used for it. Clustering models cannot be explained: there is no
 // quantity that contributions could add up to. Schema mismatches, an
@@ -180,6 +214,9 @@ func (m *Model) Explain(ctx context.Context, features []*Column, background []*C
 	if err != nil {
 		return nil, backgroundError(err)
 	}
+	if w, b, ok := m.linearScores(); ok && m.prep.HasText() {
+		return m.explainLinearScore(ctx, features, x, z, w, b)
+	}
 	e := m.newExplainer(z)
 	fx := mat.NewDense(n, e.width, nil)
 	m.est.Predict(x, fx)
@@ -203,6 +240,136 @@ func (m *Model) Explain(ctx context.Context, features []*Column, background []*C
 		out[i].Prediction = fx.At(i, k)
 		out[i].Method = method
 		out[i].Contributions = m.labelContributions(features, i, phi)
+	}
+	return out, nil
+}
+
+// linearScores returns the class scores s = W·x + b of the estimator, in
+// design space, one row per class (one row for regression; a binary
+// Linear model's single row becomes (0, w) and (0, b)), if they are
+// linear and finite; ok is false otherwise.
+func (m *Model) linearScores() (w *mat.Dense, b []float64, ok bool) {
+	switch est := m.est.(type) {
+	case Linear:
+		w, b = est.Weights()
+	case *NaiveBayes:
+		w, b, ok = est.linearScores()
+		if !ok {
+			return nil, nil, false
+		}
+	default:
+		return nil, nil, false
+	}
+	if w == nil || len(b) == 0 {
+		return nil, nil, false
+	}
+	rows, cols := w.Dims()
+	if cols != m.prep.Width() || rows != len(b) {
+		return nil, nil, false
+	}
+	if m.Task == Classification && rows != len(m.Classes) {
+		if rows != 1 || len(m.Classes) != 2 {
+			return nil, nil, false
+		}
+		two := mat.NewDense(2, cols, nil)
+		two.SetRow(1, w.RawRowView(0))
+		w, b = two, []float64{0, b[0]}
+	}
+	if m.Task == Regression && rows != 1 {
+		return nil, nil, false
+	}
+	for k := range b {
+		if checkFinite("weights", w.RawRowView(k)) != nil || checkFinite("intercepts", b) != nil {
+			return nil, nil, false
+		}
+	}
+	return w, b, true
+}
+
+// explainLinearScore explains the rows x (design rows of features) by
+// ExplainLinearScore against the background design rows z.
+func (m *Model) explainLinearScore(ctx context.Context, features []*Column, x, z *mat.Dense, w *mat.Dense, b []float64) ([]Explanation, error) {
+	n, d := x.Dims()
+	classes, _ := w.Dims()
+	zMean := make([]float64, d)
+	nz, _ := z.Dims()
+	for i := range nz {
+		floats.Add(zMean, z.RawRowView(i))
+	}
+	floats.Scale(1/float64(nz), zMean)
+	var proba *mat.Dense
+	if m.Task == Classification {
+		proba = mat.NewDense(n, len(m.Classes), nil)
+		m.est.Predict(x, proba)
+	}
+	// Weights and intercept of the explained score of each class: w_k − w̄.
+	wMean := make([]float64, d)
+	bMean := 0.0
+	if m.Task == Classification {
+		for k := range classes {
+			floats.Add(wMean, w.RawRowView(k))
+			bMean += b[k]
+		}
+		floats.Scale(1/float64(classes), wMean)
+		bMean /= float64(classes)
+	}
+	isText := make([]bool, d)
+	at := 0
+	for j := range m.prep.Features {
+		f := &m.prep.Features[j]
+		if f.Type == Text {
+			for c := at; c < at+f.Width(); c++ {
+				isText[c] = true
+			}
+		}
+		at += f.Width()
+	}
+	out := make([]Explanation, n)
+	wk := make([]float64, d)
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := 0
+		if m.Task == Classification {
+			k = mostProbable(proba.RawRowView(i))
+			out[i].Class = m.Classes[k]
+		}
+		floats.SubTo(wk, w.RawRowView(k), wMean)
+		xi := x.RawRowView(i)
+		base, pred := b[k]-bMean, b[k]-bMean
+		for c, v := range wk {
+			pred += v * xi[c]
+			if !isText[c] {
+				base += v * zMean[c]
+			}
+		}
+		out[i].Baseline, out[i].Prediction, out[i].Method = base, pred, ExplainLinearScore
+		at := 0
+		for j := range m.prep.Features {
+			f := &m.prep.Features[j]
+			col := features[j]
+			width := f.Width()
+			if f.Type != Text {
+				phi := 0.0
+				for c := at; c < at+width; c++ {
+					phi += wk[c] * (xi[c] - zMean[c])
+				}
+				contrib := Contribution{Feature: f.Name, Value: math.NaN(), Text: col.Text(i), Contribution: phi}
+				if col.Type == Numeric {
+					contrib.Value = col.Num[i]
+				}
+				out[i].Contributions = append(out[i].Contributions, contrib)
+			} else {
+				for t, v := range xi[at : at+width] {
+					if v != 0 {
+						out[i].Contributions = append(out[i].Contributions, Contribution{
+							Feature: f.Name, Term: f.Text.Vocabulary[t], Value: v, Contribution: wk[at+t] * v})
+					}
+				}
+			}
+			at += width
+		}
 	}
 	return out, nil
 }
@@ -274,11 +441,8 @@ func (m *Model) newExplainer(z *mat.Dense) *explainer {
 		e.width = len(m.Classes)
 	}
 	at := 0
-	for j, f := range m.prep.Features {
-		w := 1
-		if f.Type == Categorical {
-			w = len(f.Levels)
-		}
+	for j := range m.prep.Features {
+		w := m.prep.Features[j].Width()
 		e.groups = append(e.groups, segment{lo: at, hi: at + w})
 		for range w {
 			e.owner = append(e.owner, j)

@@ -8,6 +8,7 @@ package ml
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -406,6 +407,8 @@ func FuzzColumnUnmarshal(f *testing.F) {
 		NewCategorical("c", nil, nil),
 		NewCategorical("c", []int32{0, 1, -1, 1}, []string{"a", "bb"}),
 		NewCategorical("c", []int32{-1, -1}, []string{""}),
+		NewText("t", []int32{1, 0, -1}, []string{"a short text", "another, with a comma"}),
+		NewNumeric("pixels", []float64{0, 254, 17, math.NaN()}),
 	} {
 		data, err := c.MarshalBinary()
 		if err != nil {
@@ -416,6 +419,10 @@ func FuzzColumnUnmarshal(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f})
+	// Float64 cells (tag 1) that fit a byte: re-encoded as bytes (tag 4).
+	f.Add(binary.LittleEndian.AppendUint64([]byte{1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, math.Float64bits(254)))
+	f.Add([]byte{1, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0, 255, 7})              // bytes
+	f.Add([]byte{1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // text, truncated
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := NewNumeric("keep", []float64{42})
 		if err := c.UnmarshalBinary(data); err != nil {
@@ -437,8 +444,20 @@ func FuzzColumnUnmarshal(f *testing.F) {
 		if err != nil {
 			t.Fatalf("MarshalBinary of a decoded column: %v", err)
 		}
-		if !bytes.Equal(again, data) {
+		if bytes.Equal(again, data) {
+			return
+		}
+		// The one other form: float64 cells (tag 1) that all fit a byte
+		// are written back as bytes (tag 4), decoding to the same bits.
+		if data[1] != columnTagNumeric || again[1] != columnTagBytes {
 			t.Fatalf("decoded %x, encoded back %x", data, again)
+		}
+		var back Column
+		if err := back.UnmarshalBinary(again); err != nil {
+			t.Fatalf("bytes form %x of %x does not decode: %v", again, data, err)
+		}
+		if !slices.EqualFunc(back.Num, c.Num, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+			t.Fatalf("bytes form decodes to %v, want %v", back.Num, c.Num)
 		}
 	})
 }
@@ -472,6 +491,21 @@ func fuzzModelSeeds(f *testing.F) [][]byte {
 		}
 		seeds = append(seeds, enc)
 	}
+	// A text model: its vectorizer's state is decoded and checked too.
+	text := NewStringColumn("t", Text, []string{"red apple pie", "green apple", "", "blue sky, red sky", "sky high"})
+	label := NewStringColumn("y", Categorical, []string{"a", "a", "b", "b", "b"})
+	for _, alg := range []string{"NAIVE_BAYES", "LOGISTIC_REGRESSION"} {
+		m, err := Train(context.Background(), TrainConfig{Algorithm: alg, Params: map[string]any{},
+			Text: &TextOptions{NgramMax: 2, CharNgramMin: 3}}, []*Column{text}, label)
+		if err != nil {
+			f.Fatalf("seed text model %s: %v", alg, err)
+		}
+		enc, err := m.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, enc)
+	}
 	return seeds
 }
 
@@ -483,6 +517,10 @@ func predictionColumns(m *Model) []*Column {
 	for j, f := range m.Features {
 		if f.Type == Numeric {
 			cols[j] = NewNumeric(f.Name, []float64{f.Median, f.Max, math.NaN()})
+			continue
+		}
+		if f.Type == Text && f.Text != nil && len(f.Text.Vocabulary) > 0 {
+			cols[j] = NewStringColumn(f.Name, Text, []string{f.Text.Vocabulary[0] + " unseen words", "", strings.Join(f.Text.Vocabulary, " ")})
 			continue
 		}
 		levels := []string{"\x00unseen"}

@@ -74,10 +74,7 @@ func (m *Model) perFeature(byColumn []float64, method string, normalise bool) []
 	out := make([]FeatureImportance, len(m.Features))
 	j, total := 0, 0.0
 	for i, f := range m.Features {
-		width := 1
-		if f.Type == Categorical {
-			width = len(f.Levels)
-		}
+		width := f.Width()
 		var sum float64
 		for _, v := range byColumn[j : j+width] {
 			sum += v

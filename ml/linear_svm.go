@@ -137,6 +137,9 @@ func (m *LinearSVM) Fit(ctx context.Context, x *mat.Dense, y []float64, task Tas
 	if m.FitIntercept {
 		bias = 1
 	}
+	// Text features make x mostly zeros: the machines then visit the
+	// non-zeros only.
+	sparse := sparseRowsOf(x)
 	// Each machine shuffles with its own generator, seeded in order from
 	// Seed, so the fit does not depend on scheduling.
 	rng := newRand(m.Seed)
@@ -160,7 +163,7 @@ func (m *LinearSVM) Fit(ctx context.Context, x *mat.Dense, y []float64, task Tas
 				sign[i] = 1
 			}
 		}
-		prob := dualCDProblem{x: x, y: sign, bias: bias, c: m.C, hinge: m.Loss == lossHinge,
+		prob := dualCDProblem{x: x, sparse: sparse, y: sign, bias: bias, c: m.C, hinge: m.Loss == lossHinge,
 			tol: m.Tol, maxIter: m.MaxIter, rng: rand.New(rand.NewPCG(seeds[k][0], seeds[k][1]))}
 		weights[k], epochs[k], converged[k], errs[k] = prob.solve(ctx)
 	})
@@ -193,8 +196,9 @@ const prefetchAhead = 4
 // dualCDProblem is one binary machine of LinearSVM.
 type dualCDProblem struct {
 	x       *mat.Dense
-	y       []float64 // ±1
-	bias    float64   // value of the constant feature (0: no intercept)
+	sparse  *sparseRows // x's non-zeros if few, else nil
+	y       []float64   // ±1
+	bias    float64     // value of the constant feature (0: no intercept)
 	c       float64
 	hinge   bool
 	tol     float64
@@ -219,8 +223,13 @@ func (d *dualCDProblem) solve(ctx context.Context) (w []float64, epochs int, con
 	qd := make([]float64, n) // Qᵢᵢ + Dᵢᵢ
 	index := make([]int, n)
 	for i := range n {
-		xi := d.x.RawRowView(i)
-		qd[i] = diag + floats.Dot(xi, xi) + d.bias*d.bias
+		if d.sparse != nil {
+			_, vals := d.sparse.row(i)
+			qd[i] = diag + floats.Dot(vals, vals) + d.bias*d.bias
+		} else {
+			xi := d.x.RawRowView(i)
+			qd[i] = diag + floats.Dot(xi, xi) + d.bias*d.bias
+		}
 		index[i] = i
 	}
 	active := n
@@ -242,7 +251,13 @@ func (d *dualCDProblem) solve(ctx context.Context) (w []float64, epochs int, con
 		for s := 0; s < active; s++ {
 			i := index[s]
 			xi := d.x.RawRowView(i)
-			if s+prefetchAhead < active && p > 0 {
+			var (
+				cols []int32
+				vals []float64
+			)
+			if d.sparse != nil {
+				cols, vals = d.sparse.row(i)
+			} else if s+prefetchAhead < active && p > 0 {
 				// Touch the row needed a few steps ahead so that its cache
 				// misses overlap with this step's work: the visiting
 				// order is random, so hardware prefetchers cannot help.
@@ -254,7 +269,15 @@ func (d *dualCDProblem) solve(ctx context.Context) (w []float64, epochs int, con
 			}
 			yi := d.y[i]
 			// Gradient of the dual in αᵢ: yᵢw̃ᵀx̃ᵢ − 1 + Dᵢᵢαᵢ.
-			g := yi*(floats.Dot(w[:p], xi)+w[p]*d.bias) - 1 + alpha[i]*diag
+			var wx float64
+			if d.sparse != nil {
+				for t, j := range cols {
+					wx += w[j] * vals[t]
+				}
+			} else {
+				wx = floats.Dot(w[:p], xi)
+			}
+			g := yi*(wx+w[p]*d.bias) - 1 + alpha[i]*diag
 			pg := 0.0
 			switch {
 			case alpha[i] == 0:
@@ -281,7 +304,13 @@ func (d *dualCDProblem) solve(ctx context.Context) (w []float64, epochs int, con
 				old := alpha[i]
 				alpha[i] = min(max(alpha[i]-g/qd[i], 0), upper)
 				step := (alpha[i] - old) * yi
-				floats.AddScaled(w[:p], step, xi)
+				if d.sparse != nil {
+					for t, j := range cols {
+						w[j] += step * vals[t]
+					}
+				} else {
+					floats.AddScaled(w[:p], step, xi)
+				}
 				w[p] += step * d.bias
 			}
 		}

@@ -137,7 +137,7 @@ func (m *LogisticRegression) Fit(ctx context.Context, x *mat.Dense, y []float64,
 		return inputErrorf("logistic regression penalty must be one of l2, l1, elasticnet, none; got %q", m.Penalty)
 	}
 	obj := &logisticObjective{x: x, labels: labels, rows: rows, c: m.C, l2: l2, fitIntercept: m.FitIntercept,
-		segs: rowSegments(n, 4096, maxSegments)}
+		segs: rowSegments(n, 4096, maxSegments), sparse: sparseRowsOf(x)}
 
 	var (
 		theta      []float64
@@ -237,6 +237,9 @@ type logisticObjective struct {
 	l2           float64 // λ₂
 	fitIntercept bool
 	segs         []segment
+	// sparse holds x's non-zero entries when they are few (text
+	// features), nil otherwise: the loops then skip the zeros.
+	sparse *sparseRows
 }
 
 func (o *logisticObjective) dim() int {
@@ -283,16 +286,29 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 			pt.grad = make([]float64, rows*(p+1))
 		}
 		z := make([]float64, rows)
+		var (
+			cols []int32
+			vals []float64
+		)
 		for i := seg.lo; i < seg.hi; i++ {
 			xi := raw.Data[i*raw.Stride : i*raw.Stride+p]
+			if o.sparse != nil {
+				cols, vals = o.sparse.row(i)
+			}
 			for k := range rows {
 				s := 0.0
 				if b != nil {
 					s = b[k]
 				}
 				wk := w[k*p : (k+1)*p]
-				for j, v := range xi {
-					s += wk[j] * v
+				if o.sparse != nil {
+					for t, j := range cols {
+						s += wk[j] * vals[t]
+					}
+				} else {
+					for j, v := range xi {
+						s += wk[j] * v
+					}
 				}
 				z[k] = s
 			}
@@ -327,8 +343,14 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 						continue
 					}
 					g := pt.grad[k*p : (k+1)*p]
-					for j, v := range xi {
-						g[j] += r * v
+					if o.sparse != nil {
+						for t, j := range cols {
+							g[j] += r * vals[t]
+						}
+					} else {
+						for j, v := range xi {
+							g[j] += r * v
+						}
 					}
 					pt.grad[rows*p+k] += r
 				}
@@ -365,16 +387,26 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 }
 
 // Predict implements Estimator: dst (n×K) receives class probabilities.
+// Rows that are mostly zeros (text) are scored on their non-zeros only.
 func (m *LogisticRegression) Predict(x *mat.Dense, dst *mat.Dense) {
 	n, p := x.Dims()
 	raw := x.RawMatrix()
 	z := make([]float64, len(m.Coef))
+	var nz []int32
 	for i := range n {
 		xi := raw.Data[i*raw.Stride : i*raw.Stride+p]
+		var sparse bool
+		nz, sparse = nonZeros(nz, xi)
 		for k, wk := range m.Coef {
 			s := m.Intercept[k]
-			for j, v := range xi {
-				s += wk[j] * v
+			if sparse {
+				for _, j := range nz {
+					s += wk[j] * xi[j]
+				}
+			} else {
+				for j, v := range xi {
+					s += wk[j] * v
+				}
 			}
 			z[k] = s
 		}

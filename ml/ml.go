@@ -3,11 +3,15 @@
 //
 // The pieces, each reusable on its own:
 //
-//   - Column: one typed column of a dataset (numeric with NaN for missing, or
-//     dictionary-encoded categorical), with a compact versioned binary form.
+//   - Column: one typed column of a dataset (numeric with NaN for missing,
+//     or dictionary-encoded categorical or free text), with a compact
+//     versioned binary form.
+//   - TextVectorizer: turns free text into TF-IDF term weights, as
+//     scikit-learn's TfidfVectorizer (text.go).
 //   - Preprocessor: turns columns into a dense design matrix (median
-//     imputation, one-hot encoding, optional standardisation) and remembers
-//     what it learnt so that prediction applies exactly the same steps.
+//     imputation, one-hot encoding, TF-IDF for text, optional
+//     standardisation) and remembers what it learnt so that prediction
+//     applies exactly the same steps.
 //   - Estimator: one learning algorithm on a dense matrix (one file each:
 //     linear.go, logistic.go, ...), registered in algorithms.go with its
 //     tasks and parameters.

@@ -19,6 +19,10 @@ type TrainConfig struct {
 	Task Task
 	// Params are raw parameter values, resolved by ResolveParams.
 	Params map[string]any
+	// Text configures how text features become design columns (nil: the
+	// defaults; see TextOptions). It is validated whether or not there
+	// are text features, and saved with the model if there are.
+	Text *TextOptions
 }
 
 // Model is a trained model: the Preprocessor that encodes feature columns,
@@ -34,6 +38,9 @@ type Model struct {
 	// strconv 'g', -1: "0", "1", "10"). Probability column k is Classes[k].
 	// For clustering they name the clusters: "0", "1", ..., "k-1".
 	Classes []string
+	// Text is the resolved TextOptions the text features were vectorized
+	// with; nil if the model has no text feature.
+	Text *TextOptions
 
 	prep *Preprocessor
 	est  Estimator
@@ -85,6 +92,9 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 	if err != nil {
 		return nil, err
 	}
+	if _, err := ResolveTextOptions(cfg.Text); err != nil {
+		return nil, err
+	}
 	if len(features) == 0 {
 		return nil, inputErrorf("no feature columns to train on")
 	}
@@ -125,7 +135,7 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		features = taken
 	}
 
-	prep, err := FitPreprocessor(features, alg.NeedsScaling)
+	prep, err := FitPreprocessorWithText(features, alg.NeedsScaling, cfg.Text)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +168,7 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		Features:  cloneFeatures(prep.Features),
 		Target:    targetName,
 		Classes:   classes,
+		Text:      prep.textOptions(),
 		prep:      prep,
 		est:       est,
 	}, nil
@@ -234,7 +245,7 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 	y = make([]float64, len(rows))
 	if task == Regression {
 		if target.Type != Numeric {
-			return nil, nil, inputErrorf("regression needs a numeric target; column %q is categorical (train for CLASSIFICATION, or choose a numeric target)", target.Name)
+			return nil, nil, inputErrorf("regression needs a numeric target; column %q is %s (train for CLASSIFICATION, or choose a numeric target)", target.Name, target.Type)
 		}
 		for a, i := range rows {
 			v := target.Num[i]
@@ -246,7 +257,8 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 		return y, nil, nil
 	}
 
-	if target.Type == Categorical {
+	// A text target is a set of labels like a categorical one.
+	if target.Type.hasCodes() {
 		used := make([]bool, len(target.Levels))
 		for _, i := range rows {
 			used[target.Codes[i]] = true
@@ -390,7 +402,7 @@ func (m *Model) EvaluateOutput(features []*Column, target *Column, out *Output) 
 		return nil, inputErrorf("target column %q has %d rows; the feature columns have %d", target.Name, target.Len(), features[0].Len())
 	}
 	if m.Task == Regression && target.Type != Numeric {
-		return nil, inputErrorf("regression model needs a numeric target; column %q is categorical", target.Name)
+		return nil, inputErrorf("regression model needs a numeric target; column %q is %s", target.Name, target.Type)
 	}
 	var rows []int
 	for i := range target.Len() {
@@ -482,8 +494,10 @@ type Intercept struct {
 
 // Coefficients returns the weights of a linear model on the original
 // feature scale: for every row, prediction (the logit or softmax score for
-// classification) = Σ Weight·x + Intercept, with x the raw numeric value
-// or the 0/1 one-hot indicator. ok is false for non-linear estimators.
+// classification) = Σ Weight·x + Intercept, with x the raw numeric value,
+// the 0/1 one-hot indicator or a text term's TF-IDF weight (features
+// "name:term"; a model with text has one weight per term and class). ok
+// is false for non-linear estimators.
 func (m *Model) Coefficients() (coefs []Coefficient, intercepts []Intercept, ok bool) {
 	lin, isLinear := m.est.(Linear)
 	if !isLinear {
@@ -507,11 +521,11 @@ func (m *Model) Coefficients() (coefs []Coefficient, intercepts []Intercept, ok 
 
 // StandardizedCoefficients returns the weights of a linear model on the
 // standardised numeric features z = (x − mean)/std (training mean and
-// population std; one-hot columns unchanged). For algorithms that train on
-// standardised features these are the fitted weights themselves (what
-// scikit-learn's StandardScaler + estimator report); for others they are
-// converted from the raw weights (w·std, intercept + w·mean), which makes
-// their sizes comparable across features. ok is false for non-linear
+// population std; one-hot and text columns unchanged). For algorithms that
+// train on standardised features these are the fitted weights themselves
+// (what scikit-learn's StandardScaler + estimator report); for others they
+// are converted from the raw weights (w·std, intercept + w·mean), which
+// makes their sizes comparable across features. ok is false for non-linear
 // estimators.
 func (m *Model) StandardizedCoefficients() (coefs []Coefficient, intercepts []Intercept, ok bool) {
 	lin, isLinear := m.est.(Linear)
@@ -538,12 +552,10 @@ func (m *Model) forNumericColumns(fn func(col int, f *FeatureInfo)) {
 	col := 0
 	for j := range m.prep.Features {
 		f := &m.prep.Features[j]
-		if f.Type == Categorical {
-			col += len(f.Levels)
-			continue
+		if f.Type == Numeric {
+			fn(col, f)
 		}
-		fn(col, f)
-		col++
+		col += f.Width()
 	}
 }
 
@@ -579,7 +591,9 @@ func (m *Model) labelWeights(w *mat.Dense, b []float64) ([]Coefficient, []Interc
 // encoding/json writes floats in the shortest form that parses back to the
 // same bits, so a loaded model predicts bit-identically. A change that old
 // readers would misread must bump the format number; LoadModel rejects
-// numbers it does not know.
+// numbers it does not know. (Text features, with their fitted vectorizer
+// in the preprocessor's "Text", needed no new number: a build without them
+// rejects the unknown feature type rather than misreading it.)
 const modelFormatV1 = 1
 
 type modelEnvelope struct {
@@ -683,6 +697,7 @@ func LoadModel(data []byte) (*Model, error) {
 		Features:  cloneFeatures(env.Preprocessor.Features),
 		Target:    env.Target,
 		Classes:   env.Classes,
+		Text:      env.Preprocessor.textOptions(),
 		prep:      env.Preprocessor,
 		est:       est,
 	}, nil
@@ -703,6 +718,10 @@ func (p *Preprocessor) check() error {
 			if !slices.IsSorted(f.Levels) || len(slices.Compact(slices.Clone(f.Levels))) != len(f.Levels) {
 				return fmt.Errorf("feature %q levels are not sorted and distinct", f.Name)
 			}
+		case Text:
+			if err := f.Text.check(); err != nil {
+				return fmt.Errorf("feature %q: %v", f.Name, err)
+			}
 		default:
 			return fmt.Errorf("feature %q has unknown type %q", f.Name, f.Type)
 		}
@@ -719,8 +738,20 @@ func cloneFeatures(features []FeatureInfo) []FeatureInfo {
 	out := slices.Clone(features)
 	for j := range out {
 		out[j].Levels = slices.Clone(out[j].Levels)
+		out[j].Text = out[j].Text.clone()
 	}
 	return out
+}
+
+// textOptions returns a copy of the options of the first text feature
+// (all text features share them), nil if there is none.
+func (p *Preprocessor) textOptions() *TextOptions {
+	for _, f := range p.Features {
+		if f.Type == Text && f.Text != nil {
+			return &f.Text.clone().Options
+		}
+	}
+	return nil
 }
 
 // checkFinite returns an error if any value is NaN or infinite.

@@ -36,6 +36,13 @@ import (
 // (up to the multinomial coefficient, which is the same for every class).
 // Like scikit-learn, α below 1e-10 is raised to 1e-10 to keep every log
 // finite.
+//
+// For text features (TF-IDF weights, non-negative) "multinomial" is the
+// kind to use, as with scikit-learn's MultinomialNB on TfidfVectorizer
+// output; "gaussian" stays the default for numeric features, and is not
+// changed behind the caller's back when there is text. The multinomial
+// joint log-likelihood is linear in x, which lets Explain name the words
+// behind a prediction (see ExplainLinearScore).
 type NaiveBayes struct {
 	Kind         string // "gaussian" or "multinomial"
 	VarSmoothing float64
@@ -64,7 +71,7 @@ func naiveBayesAlgorithm() algorithm {
 				"(numeric features) or multinomial ones (non-negative counts).",
 			Params: []ParamSpec{
 				{Name: "kind", Type: ParamString, Default: "gaussian", Choices: []string{"gaussian", "multinomial"},
-					Description: "Feature likelihood: \"gaussian\" (normal per class and feature) or \"multinomial\" (non-negative counts, such as word counts)."},
+					Description: "Feature likelihood: \"gaussian\" (normal per class and feature) or \"multinomial\" (non-negative counts, such as word counts; the one for TEXT features)."},
 				{Name: "varSmoothing", Type: ParamFloat, Default: 1e-9, Min: ptr(0), MinExclusive: true,
 					Description: "Gaussian only: fraction of the largest feature variance added to every variance, for numerical stability."},
 				{Name: "alpha", Type: ParamFloat, Default: 1.0, Min: ptr(0),
@@ -221,8 +228,15 @@ func (m *NaiveBayes) Predict(x *mat.Dense, dst *mat.Dense) {
 	raw, out := x.RawMatrix(), dst.RawMatrix()
 	parallelFor((n+255)/256, func(b int) {
 		jll := make([]float64, k)
+		var nz []int32
 		for i := b * 256; i < min((b+1)*256, n); i++ {
 			xi := raw.Data[i*raw.Stride : i*raw.Stride+p]
+			// Text rows are mostly zeros, which add nothing to the
+			// multinomial sums: visit the others only.
+			sparse := false
+			if m.Kind != "gaussian" {
+				nz, sparse = nonZeros(nz, xi)
+			}
 			for c := range k {
 				s := logPrior[c]
 				if m.Kind == "gaussian" {
@@ -234,6 +248,11 @@ func (m *NaiveBayes) Predict(x *mat.Dense, dst *mat.Dense) {
 						q += d * d / variance[j]
 					}
 					s -= 0.5 * q
+				} else if sparse {
+					logProb := m.FeatureLogProb[c]
+					for _, j := range nz {
+						s += xi[j] * logProb[j]
+					}
 				} else {
 					for j, v := range m.FeatureLogProb[c] {
 						s += xi[j] * v
@@ -244,6 +263,31 @@ func (m *NaiveBayes) Predict(x *mat.Dense, dst *mat.Dense) {
 			softmaxInto(out.Data[i*out.Stride:i*out.Stride+k], jll)
 		}
 	})
+}
+
+// linearScores returns, for the multinomial kind, the joint
+// log-likelihood log πc + Σⱼ xⱼ·log θcⱼ as W·x + b (W = FeatureLogProb, b
+// the log priors); ok is false for the Gaussian kind and for a class
+// without training rows (whose log prior is −∞).
+func (m *NaiveBayes) linearScores() (w *mat.Dense, b []float64, ok bool) {
+	if m.Kind != "multinomial" || len(m.FeatureLogProb) == 0 {
+		return nil, nil, false
+	}
+	total := 0.0
+	for _, c := range m.ClassCount {
+		total += c
+	}
+	p := len(m.FeatureLogProb[0])
+	w = mat.NewDense(len(m.FeatureLogProb), max(p, 1), nil)
+	b = make([]float64, len(m.ClassCount))
+	for c, row := range m.FeatureLogProb {
+		if m.ClassCount[c] <= 0 || len(row) != p {
+			return nil, nil, false
+		}
+		copy(w.RawRowView(c), row)
+		b[c] = math.Log(m.ClassCount[c] / total)
+	}
+	return w, b, p > 0
 }
 
 // checkShape implements shapeChecker.

@@ -26,6 +26,23 @@ type FeatureInfo struct {
 	Mean, Std float64
 	// Missing is the number of missing training values.
 	Missing int
+	// Text is the fitted vectorizer of a text feature: one design column
+	// per vocabulary term, in its order.
+	Text *TextVectorizer `json:",omitempty"`
+}
+
+// Width returns the number of design columns of the feature.
+func (f *FeatureInfo) Width() int {
+	switch f.Type {
+	case Categorical:
+		return len(f.Levels)
+	case Text:
+		if f.Text == nil {
+			return 0
+		}
+		return f.Text.Width()
+	}
+	return 1
 }
 
 // Preprocessor turns feature columns into a dense design matrix, applying
@@ -37,21 +54,41 @@ type FeatureInfo struct {
 //     deviation (a std of 0 is treated as 1);
 //   - a categorical column becomes one 0/1 column per training level
 //     (levels sorted); a missing value or a level unseen in training
-//     encodes as all zeros.
+//     encodes as all zeros;
+//   - a text column becomes the TF-IDF weights of its vectorizer's
+//     vocabulary (see TextVectorizer), fitted on the training rows: a
+//     missing text is the empty document (all zeros). Its columns are
+//     never imputed or standardised: they are non-negative, zero for
+//     absent terms, and each row has unit norm, which suits the linear
+//     models and multinomial naive Bayes as they are.
 //
 // Categorical values are matched by their level string, so prediction
-// columns may use any dictionary. All learnt state is in exported fields so
-// that it serialises.
+// columns may use any dictionary; a text feature accepts a categorical
+// column and a categorical feature a text one (both hold strings). All
+// learnt state is in exported fields so that it serialises.
 type Preprocessor struct {
 	Features []FeatureInfo
 	Scale    bool
 }
 
-// FitPreprocessor learns a Preprocessor from the training feature columns.
-// It returns an *InputError for no columns, columns of unequal length or
-// unknown type, duplicate names, infinite values, a numeric column with no
-// values, or no design columns at all.
+// FitPreprocessor learns a Preprocessor from the training feature columns,
+// with the default TextOptions for text columns (see
+// FitPreprocessorWithText).
 func FitPreprocessor(features []*Column, scale bool) (*Preprocessor, error) {
+	return FitPreprocessorWithText(features, scale, nil)
+}
+
+// FitPreprocessorWithText learns a Preprocessor from the training feature
+// columns, vectorizing text columns with the given options (nil for the
+// defaults). It returns an *InputError for no columns, columns of unequal
+// length or unknown type, duplicate names, infinite values, a numeric
+// column with no values, a text column without terms to learn, bad text
+// options, or no design columns at all.
+func FitPreprocessorWithText(features []*Column, scale bool, text *TextOptions) (*Preprocessor, error) {
+	textOptions, err := ResolveTextOptions(text)
+	if err != nil {
+		return nil, err
+	}
 	if len(features) == 0 {
 		return nil, inputErrorf("no feature columns")
 	}
@@ -74,9 +111,12 @@ func FitPreprocessor(features []*Column, scale bool) (*Preprocessor, error) {
 	errs := make([]error, len(features))
 	parallelFor(len(features), func(j int) {
 		col := features[j]
-		if col.Type == Numeric {
+		switch col.Type {
+		case Numeric:
 			p.Features[j], errs[j] = fitNumeric(col)
-		} else {
+		case Text:
+			p.Features[j], errs[j] = fitText(col, textOptions)
+		default:
 			p.Features[j] = fitCategorical(col)
 		}
 	})
@@ -147,6 +187,13 @@ func fitNumeric(col *Column) (FeatureInfo, error) {
 	return info, nil
 }
 
+func fitText(col *Column, o TextOptions) (FeatureInfo, error) {
+	info := FeatureInfo{Name: col.Name, Type: Text, Missing: col.Missing()}
+	v, err := fitTextColumn(col, o)
+	info.Text = v
+	return info, err
+}
+
 func fitCategorical(col *Column) FeatureInfo {
 	info := FeatureInfo{Name: col.Name, Type: Categorical}
 	used := make([]bool, len(col.Levels))
@@ -169,30 +216,37 @@ func fitCategorical(col *Column) FeatureInfo {
 // Width returns the number of design-matrix columns.
 func (p *Preprocessor) Width() int {
 	w := 0
-	for _, f := range p.Features {
-		if f.Type == Categorical {
-			w += len(f.Levels)
-		} else {
-			w++
-		}
+	for j := range p.Features {
+		w += p.Features[j].Width()
 	}
 	return w
 }
 
 // OutputNames returns the design-matrix column names: a numeric feature's
-// name ("age"), and "name=level" for each one-hot column ("color=red").
+// name ("age"), "name=level" for each one-hot column ("color=red"), and
+// "name:term" for each term of a text feature ("review:tasty").
 func (p *Preprocessor) OutputNames() []string {
 	names := make([]string, 0, p.Width())
 	for _, f := range p.Features {
-		if f.Type == Categorical {
+		switch f.Type {
+		case Categorical:
 			for _, l := range f.Levels {
 				names = append(names, f.Name+"="+l)
 			}
-		} else {
+		case Text:
+			for _, term := range f.Text.Vocabulary {
+				names = append(names, f.Name+":"+term)
+			}
+		default:
 			names = append(names, f.Name)
 		}
 	}
 	return names
+}
+
+// HasText reports whether any feature is text.
+func (p *Preprocessor) HasText() bool {
+	return slices.ContainsFunc(p.Features, func(f FeatureInfo) bool { return f.Type == Text })
 }
 
 // scaleOf returns the divisor that standardises a numeric feature.
@@ -205,6 +259,9 @@ func (f *FeatureInfo) scaleOf() float64 {
 
 // CheckColumns reports, as an *InputError, whether features match the
 // training schema: same count, names and types, equal lengths, valid codes.
+// Categorical and text are interchangeable here: both hold strings, and
+// the feature's type says how they are encoded (a short text in a batch
+// may well have been read as categorical).
 func (p *Preprocessor) CheckColumns(features []*Column) error {
 	if len(features) != len(p.Features) {
 		return inputErrorf("got %d feature columns; the model was trained on %d (%s)", len(features), len(p.Features), p.featureList())
@@ -214,7 +271,7 @@ func (p *Preprocessor) CheckColumns(features []*Column) error {
 		if col.Name != want.Name {
 			return inputErrorf("feature column %d is %q; the model expects %q (features in order: %s)", j, col.Name, want.Name, p.featureList())
 		}
-		if col.Type != want.Type {
+		if col.Type != want.Type && !(col.Type.hasCodes() && want.Type.hasCodes()) {
 			return inputErrorf("feature column %q is %s; the model was trained on it as %s", col.Name, col.Type, want.Type)
 		}
 		if col.Len() != features[0].Len() {
@@ -259,14 +316,20 @@ func (p *Preprocessor) Transform(features []*Column) (*mat.Dense, error) {
 	raw := x.RawMatrix()
 	// Rows are encoded in blocks, feature by feature, so that the block of
 	// the output being written stays in cache; segments run in parallel.
+	// Text takes longer a row: its segments are smaller.
 	const block = 256
-	segs := rowSegments(n, 4*block, maxSegments)
+	minRows := 4 * block
+	if p.HasText() {
+		minRows = block / 4
+	}
+	segs := rowSegments(n, minRows, maxSegments)
 	errs := make([]error, len(segs))
 	forEachSegment(segs, func(s int, seg segment) {
+		var scratch textScratch
 		for lo := seg.lo; lo < seg.hi; lo += block {
 			hi := min(lo+block, seg.hi)
 			for j := range encoders {
-				if err := encoders[j].encode(features[j], raw, lo, hi); err != nil {
+				if err := encoders[j].encode(features[j], raw, lo, hi, &scratch); err != nil {
 					errs[s] = err
 					return
 				}
@@ -291,11 +354,17 @@ type featureEncoder struct {
 	// Categorical: position among info.Levels of each of the column's own
 	// codes, -1 for a level unseen in training.
 	pos []int
+	// Text: the fitted vectorizer.
+	text *TextVectorizer
 }
 
 func (p *Preprocessor) encoder(j int, col *Column, at int) featureEncoder {
 	info := &p.Features[j]
 	e := featureEncoder{info: info, at: at}
+	if info.Type == Text {
+		e.width, e.text = info.Width(), info.Text
+		return e
+	}
 	if info.Type == Numeric {
 		e.width, e.scale = 1, 1
 		if p.Scale {
@@ -316,8 +385,18 @@ func (p *Preprocessor) encoder(j int, col *Column, at int) featureEncoder {
 	return e
 }
 
-// encode writes rows lo..hi-1 of col into the design matrix.
-func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int) error {
+// encode writes rows lo..hi-1 of col into the design matrix, using
+// scratch (the calling goroutine's) for text.
+func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int, scratch *textScratch) error {
+	if e.text != nil {
+		for i := lo; i < hi; i++ {
+			if code := col.Codes[i]; code >= 0 {
+				at := i*raw.Stride + e.at
+				e.text.encode(col.Levels[code], raw.Data[at:at+e.width], scratch)
+			}
+		}
+		return nil
+	}
 	if e.pos == nil && e.shift == 0 && e.scale == 1 {
 		// Not scaled (linear regression, trees): no division to spend
 		// cycles on; (v-0)/1 is v to the bit.

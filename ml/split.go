@@ -29,13 +29,13 @@ func RandomSplit(n int, testFraction float64, seed uint64) (train, test []int, e
 	return train, test, nil
 }
 
-// CustomSplit reads a train/test assignment from a categorical column whose
-// values are "train" or "test" (case-insensitive, surrounding spaces
-// ignored) and returns the row indices of each, ascending. Any other
+// CustomSplit reads a train/test assignment from a categorical (or text)
+// column whose values are "train" or "test" (case-insensitive, surrounding
+// spaces ignored) and returns the row indices of each, ascending. Any other
 // value, a missing value, a numeric column, or a split with no train or no
 // test rows is an *InputError naming the (0-based) row and value.
 func CustomSplit(col *Column) (train, test []int, err error) {
-	if col.Type != Categorical {
+	if !col.Type.hasCodes() {
 		return nil, nil, inputErrorf("split column %q must hold the text \"train\" or \"test\"; it is %s", col.Name, col.Type)
 	}
 	if err := col.validate(); err != nil {

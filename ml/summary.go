@@ -14,8 +14,8 @@ type ColumnSummary struct {
 	Distinct int
 	// Numeric columns with at least one value.
 	Mean, Std, Min, Max *float64
-	// TopCategories are the most frequent levels of a categorical column,
-	// most frequent first (ties in level order).
+	// TopCategories are the most frequent levels of a categorical or text
+	// column, most frequent first (ties in level order).
 	TopCategories []CategoryCount
 }
 
@@ -28,7 +28,7 @@ type CategoryCount struct {
 // Summary summarises the column, listing at most topK categories.
 func (c *Column) Summary(topK int) ColumnSummary {
 	s := ColumnSummary{Missing: c.Missing()}
-	if c.Type == Categorical {
+	if c.Type.hasCodes() {
 		counts := make([]int, len(c.Levels))
 		for _, code := range c.Codes {
 			if code >= 0 {

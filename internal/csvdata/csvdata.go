@@ -2,8 +2,10 @@
 // column's type from its cells.
 //
 // A column whose present cells all read as numbers is NUMERIC; any other is
-// CATEGORICAL. Cells that are empty or hold a missing-value marker (NA,
-// null, ... as pandas reads them) are missing in either kind.
+// TEXT if its cells read as free text (see looksLikeText) and CATEGORICAL
+// otherwise. Cells that are empty or hold a missing-value marker (NA,
+// null, ... as pandas reads them) are missing in every kind. A caller can
+// override the inferred type with ml.Column.As.
 //
 // The text is read once, collecting numeric columns straight into float64s
 // rather than keeping every cell as a string; only a column found not to be
@@ -27,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unsafe"
 
 	"mlgraph/internal/apperr"
@@ -319,9 +322,60 @@ func (c *columnBuilder) addLevel(cell string) {
 
 func (c *columnBuilder) column() *ml.Column {
 	if c.kind == categorical {
+		if looksLikeText(c.codes, c.levels) {
+			return ml.NewText(c.name, c.codes, c.levels)
+		}
 		return ml.NewCategorical(c.name, c.codes, c.levels)
 	}
 	return ml.NewNumeric(c.name, c.num)
+}
+
+// The thresholds of looksLikeText.
+const (
+	// textMinMeanBytes: a sentence or two. Labels, names, codes, dates
+	// and most categories are shorter; product names and addresses may
+	// pass it, and need the other two tests to stay categorical.
+	textMinMeanBytes = 30
+	// textMinSpacedShare: prose has words. Long identifiers, URLs, hashes
+	// and paths have no spaces.
+	textMinSpacedShare = 0.5
+	// textMinDistinctShare: labels repeat (even long ones, such as survey
+	// answers), free text rarely does.
+	textMinDistinctShare = 0.5
+)
+
+// looksLikeText reports whether a string column reads as free text rather
+// than labels: over its present cells, a mean length of at least
+// textMinMeanBytes bytes, at least textMinSpacedShare of them holding
+// whitespace between words (cells are trimmed), and at least
+// textMinDistinctShare of them distinct. A TEXT column is vectorized into
+// word weights by the models; a CATEGORICAL one is one-hot encoded, one
+// column per distinct value, which is useless for text that never
+// repeats.
+func looksLikeText(codes []int32, levels []string) bool {
+	if len(levels) == 0 {
+		return false
+	}
+	counts := make([]int, len(levels))
+	present := 0
+	for _, code := range codes {
+		if code >= 0 {
+			counts[code]++
+			present++
+		}
+	}
+	if float64(len(levels)) < textMinDistinctShare*float64(present) {
+		return false
+	}
+	bytes, spaced := 0, 0
+	for k, level := range levels {
+		bytes += counts[k] * len(level)
+		if strings.IndexFunc(level, unicode.IsSpace) >= 0 {
+			spaced += counts[k]
+		}
+	}
+	return float64(bytes) >= textMinMeanBytes*float64(present) &&
+		float64(spaced) >= textMinSpacedShare*float64(present)
 }
 
 // parseNumber reads a trimmed cell as a number. NaN (from "NaN" in any

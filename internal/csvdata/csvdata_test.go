@@ -26,7 +26,7 @@ func sameColumn(a, b *ml.Column) bool {
 	if a.Name != b.Name || a.Type != b.Type {
 		return false
 	}
-	if a.Type == ml.Categorical {
+	if a.Type == ml.Categorical || a.Type == ml.Text {
 		return slices.Equal(a.Codes, b.Codes) && slices.Equal(a.Levels, b.Levels)
 	}
 	return slices.EqualFunc(a.Num, b.Num, func(x, y float64) bool {
@@ -37,7 +37,7 @@ func sameColumn(a, b *ml.Column) bool {
 func format(columns []*ml.Column) string {
 	var b strings.Builder
 	for _, c := range columns {
-		if c.Type == ml.Categorical {
+		if c.Type == ml.Categorical || c.Type == ml.Text {
 			fmt.Fprintf(&b, "\n\t%s %s levels %q codes %v", c.Name, c.Type, c.Levels, c.Codes)
 		} else {
 			fmt.Fprintf(&b, "\n\t%s %s %v", c.Name, c.Type, c.Num)
