@@ -1,7 +1,15 @@
 package graph
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/images"
 	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
@@ -98,9 +106,10 @@ func inputSchema(m *ml.Model) []model.InputField {
 	out := make([]model.InputField, len(m.Features))
 	for i, f := range m.Features {
 		field := model.InputField{Name: f.Name, Type: string(f.Type)}
-		if f.Type == ml.Categorical {
+		switch f.Type {
+		case ml.Categorical:
 			field.Categories = f.Levels
-		} else {
+		case ml.Numeric:
 			field.Min, field.Max = &f.Min, &f.Max
 		}
 		out[i] = field
@@ -119,7 +128,7 @@ func algorithms() []model.AlgorithmInfo {
 
 // trainRequest maps trainModel's input to the service's request.
 func trainRequest(input model.TrainModelInput) (service.TrainRequest, error) {
-	req := trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name)
+	req := trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name, input.Text)
 	var err error
 	if req.Params, err = object("params", input.Params); err != nil {
 		return req, err
@@ -132,7 +141,7 @@ func trainRequest(input model.TrainModelInput) (service.TrainRequest, error) {
 
 func tuneRequest(input model.TuneModelInput) (service.TuneRequest, error) {
 	req := service.TuneRequest{
-		Train:  trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name),
+		Train:  trainFields(input.DatasetID, input.Target, input.Features, input.Algorithm, input.Task, input.Split, input.Name, input.Text),
 		Metric: deref(input.Metric),
 		Folds:  derefOr(input.Folds, 5),
 		Seed:   int64(derefOr(input.Seed, 0)),
@@ -156,7 +165,7 @@ func tuneRequest(input model.TuneModelInput) (service.TuneRequest, error) {
 
 func compareRequest(input model.CompareModelsInput) (service.CompareRequest, error) {
 	req := service.CompareRequest{
-		Base:       trainFields(input.DatasetID, input.Target, input.Features, "", input.Task, input.Split, nil),
+		Base:       trainFields(input.DatasetID, input.Target, input.Features, "", input.Task, input.Split, nil, input.Text),
 		Algorithms: input.Algorithms,
 		Metric:     deref(input.Metric),
 	}
@@ -167,7 +176,7 @@ func compareRequest(input model.CompareModelsInput) (service.CompareRequest, err
 
 // trainFields is the part of a training request that trainModel,
 // tuneModel and compareModels share.
-func trainFields(datasetID string, target *string, features []string, algorithm string, task *string, split *model.SplitInput, name *string) service.TrainRequest {
+func trainFields(datasetID string, target *string, features []string, algorithm string, task *string, split *model.SplitInput, name *string, text *model.TextOptionsInput) service.TrainRequest {
 	return service.TrainRequest{
 		DatasetID: datasetID,
 		Target:    deref(target),
@@ -175,8 +184,132 @@ func trainFields(datasetID string, target *string, features []string, algorithm 
 		Algorithm: algorithm,
 		Task:      deref(task),
 		Split:     splitRequest(split),
+		Text:      textOptions(text),
 		Name:      name,
 	}
+}
+
+// textOptions converts the text options; an unset field keeps the
+// default (ml.ResolveTextOptions checks them).
+func textOptions(in *model.TextOptionsInput) *ml.TextOptions {
+	if in == nil {
+		return nil
+	}
+	opts := &ml.TextOptions{
+		Lowercase:    in.Lowercase,
+		NgramMin:     deref(in.NgramMin),
+		NgramMax:     deref(in.NgramMax),
+		CharNgramMin: deref(in.CharNgramMin),
+		CharNgramMax: deref(in.CharNgramMax),
+		MaxFeatures:  deref(in.MaxFeatures),
+		MinDf:        deref(in.MinDf),
+		MaxDf:        deref(in.MaxDf),
+		SublinearTf:  deref(in.SublinearTf),
+	}
+	if deref(in.EnglishStopWords) {
+		opts.StopWords = "english"
+	}
+	return opts
+}
+
+// textOptionsOf shows a model's resolved text options.
+func textOptionsOf(raw json.RawMessage) (*model.TextOptions, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var o ml.TextOptions
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("decode text options: %w", err)
+	}
+	out := &model.TextOptions{
+		Lowercase: o.Lowercase == nil || *o.Lowercase, EnglishStopWords: o.StopWords == "english",
+		NgramMin: o.NgramMin, NgramMax: o.NgramMax, MaxFeatures: o.MaxFeatures,
+		MinDf: o.MinDf, MaxDf: o.MaxDf, SublinearTf: o.SublinearTf,
+	}
+	if o.CharNgramMin > 0 {
+		out.CharNgramMin, out.CharNgramMax = &o.CharNgramMin, &o.CharNgramMax
+	}
+	return out, nil
+}
+
+// The GraphQL names of images.Color.
+var imageColors = map[images.Color]string{images.Gray: "GRAYSCALE", images.RGB: "RGB"}
+
+// imageOptions converts uploadImageDataset's options; the service checks
+// them.
+func imageOptions(in *model.ImageOptionsInput) images.Options {
+	var opt images.Options
+	if in == nil {
+		return opt
+	}
+	opt.Size = deref(in.Size)
+	for color, name := range imageColors {
+		if deref(in.Color) == name {
+			opt.Color = color
+		}
+	}
+	return opt
+}
+
+// mediaOf shows how a dataset's or model's files became features.
+func mediaOf(raw json.RawMessage) (*model.Media, error) {
+	m, err := service.DecodeMedia(raw)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	out := &model.Media{Kind: m.Kind, Files: m.Files}
+	if m.Image != nil {
+		color := imageColors[m.Image.Color]
+		out.ImageSize, out.ImageColor = &m.Image.Size, &color
+	}
+	if m.Audio != nil {
+		out.SampleRate, out.Coefficients = &m.Audio.SampleRate, &m.Audio.Coefficients
+	}
+	return out, nil
+}
+
+// columnTypeMap converts createDataset's and uploadDataset's columnTypes.
+func columnTypeMap(in []model.ColumnTypeInput) (map[string]ml.ColumnType, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]ml.ColumnType, len(in))
+	for _, c := range in {
+		if _, dup := out[c.Name]; dup {
+			return nil, apperr.BadInputf("columnTypes names column %q twice", c.Name)
+		}
+		out[c.Name] = ml.ColumnType(c.Type)
+	}
+	return out, nil
+}
+
+// uploads turns predictImage's and predictAudio's file or files into the
+// service's files: exactly one of the two.
+func uploads(file *graphql.Upload, files []graphql.Upload) ([]service.File, error) {
+	if (file == nil) == (files == nil) {
+		return nil, apperr.BadInputf("give exactly one of file and files")
+	}
+	if file != nil {
+		files = []graphql.Upload{*file}
+	}
+	out := make([]service.File, len(files))
+	for i, f := range files {
+		out[i] = service.File{Name: f.Filename, Body: f.File}
+	}
+	return out, nil
+}
+
+// readerAt gives random access to an upload, which a zip needs: gqlgen's
+// uploads are files or in-memory readers, both of which have it.
+func readerAt(u graphql.Upload) (io.ReaderAt, error) {
+	if ra, ok := u.File.(io.ReaderAt); ok {
+		return ra, nil
+	}
+	data, err := io.ReadAll(u.File) // bounded by the upload limit
+	if err != nil {
+		return nil, fmt.Errorf("read upload %q: %w", u.Filename, err)
+	}
+	return bytes.NewReader(data), nil
 }
 
 func splitRequest(s *model.SplitInput) service.SplitRequest {

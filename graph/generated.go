@@ -128,6 +128,7 @@ type ComplexityRoot struct {
 		Columns   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		Media     func(childComplexity int) int
 		Models    func(childComplexity int, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) int
 		Name      func(childComplexity int) int
 		Preview   func(childComplexity int, first *int) int
@@ -158,6 +159,7 @@ type ComplexityRoot struct {
 	FeatureContribution struct {
 		Contribution func(childComplexity int) int
 		Feature      func(childComplexity int) int
+		Term         func(childComplexity int) int
 		Value        func(childComplexity int) int
 	}
 
@@ -197,6 +199,15 @@ type ComplexityRoot struct {
 		TrainingTimeMs         func(childComplexity int) int
 	}
 
+	Media struct {
+		Coefficients func(childComplexity int) int
+		Files        func(childComplexity int) int
+		ImageColor   func(childComplexity int) int
+		ImageSize    func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		SampleRate   func(childComplexity int) int
+	}
+
 	Metrics struct {
 		Accuracy        func(childComplexity int) int
 		ConfusionMatrix func(childComplexity int) int
@@ -229,6 +240,7 @@ type ComplexityRoot struct {
 		InputSchema            func(childComplexity int) int
 		Intercept              func(childComplexity int, scale *string) int
 		Intercepts             func(childComplexity int, scale *string) int
+		Media                  func(childComplexity int) int
 		Metrics                func(childComplexity int) int
 		Name                   func(childComplexity int) int
 		Params                 func(childComplexity int) int
@@ -241,6 +253,7 @@ type ComplexityRoot struct {
 		Status                 func(childComplexity int) int
 		Target                 func(childComplexity int) int
 		Task                   func(childComplexity int) int
+		Text                   func(childComplexity int) int
 		TrainedAt              func(childComplexity int) int
 		TrainingMetrics        func(childComplexity int) int
 		TrainingTimeMs         func(childComplexity int) int
@@ -259,18 +272,22 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelTraining func(childComplexity int, id string) int
-		CompareModels  func(childComplexity int, input model.CompareModelsInput, wait *bool) int
-		CreateAPIKey   func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateDataset  func(childComplexity int, input model.CreateDatasetInput) int
-		DeleteDataset  func(childComplexity int, id string) int
-		DeleteModel    func(childComplexity int, id string) int
-		Predict        func(childComplexity int, input model.PredictInput) int
-		PredictDataset func(childComplexity int, modelID string, datasetID string, name *string) int
-		RevokeAPIKey   func(childComplexity int, id string) int
-		TrainModel     func(childComplexity int, input model.TrainModelInput, wait *bool) int
-		TuneModel      func(childComplexity int, input model.TuneModelInput, wait *bool) int
-		UploadDataset  func(childComplexity int, name string, file graphql.Upload) int
+		CancelTraining     func(childComplexity int, id string) int
+		CompareModels      func(childComplexity int, input model.CompareModelsInput, wait *bool) int
+		CreateAPIKey       func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateDataset      func(childComplexity int, input model.CreateDatasetInput) int
+		DeleteDataset      func(childComplexity int, id string) int
+		DeleteModel        func(childComplexity int, id string) int
+		Predict            func(childComplexity int, input model.PredictInput) int
+		PredictAudio       func(childComplexity int, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) int
+		PredictDataset     func(childComplexity int, modelID string, datasetID string, name *string) int
+		PredictImage       func(childComplexity int, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) int
+		RevokeAPIKey       func(childComplexity int, id string) int
+		TrainModel         func(childComplexity int, input model.TrainModelInput, wait *bool) int
+		TuneModel          func(childComplexity int, input model.TuneModelInput, wait *bool) int
+		UploadAudioDataset func(childComplexity int, name string, file graphql.Upload) int
+		UploadDataset      func(childComplexity int, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) int
+		UploadImageDataset func(childComplexity int, name string, file graphql.Upload, options *model.ImageOptionsInput) int
 	}
 
 	PageInfo struct {
@@ -343,6 +360,19 @@ type ComplexityRoot struct {
 		TrainingProgress func(childComplexity int, modelID string) int
 	}
 
+	TextOptions struct {
+		CharNgramMax     func(childComplexity int) int
+		CharNgramMin     func(childComplexity int) int
+		EnglishStopWords func(childComplexity int) int
+		Lowercase        func(childComplexity int) int
+		MaxDf            func(childComplexity int) int
+		MaxFeatures      func(childComplexity int) int
+		MinDf            func(childComplexity int) int
+		NgramMax         func(childComplexity int) int
+		NgramMin         func(childComplexity int) int
+		SublinearTf      func(childComplexity int) int
+	}
+
 	TrainingEvent struct {
 		Error    func(childComplexity int) int
 		Model    func(childComplexity int) int
@@ -391,6 +421,8 @@ type CrossValidationResolver interface {
 	Seed(ctx context.Context, obj *ml.CrossValidation) (int, error)
 }
 type DatasetResolver interface {
+	Media(ctx context.Context, obj *store.Dataset) (*model.Media, error)
+
 	Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error)
 	Models(ctx context.Context, obj *store.Dataset, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error)
 }
@@ -401,6 +433,8 @@ type ModelResolver interface {
 	Error(ctx context.Context, obj *store.Model) (*string, error)
 	Progress(ctx context.Context, obj *store.Model) (*service.Progress, error)
 	Dataset(ctx context.Context, obj *store.Model) (*store.Dataset, error)
+	Media(ctx context.Context, obj *store.Model) (*model.Media, error)
+	Text(ctx context.Context, obj *store.Model) (*model.TextOptions, error)
 
 	Params(ctx context.Context, obj *store.Model) (any, error)
 	Split(ctx context.Context, obj *store.Model) (*service.SplitInfo, error)
@@ -419,7 +453,9 @@ type ModelResolver interface {
 }
 type MutationResolver interface {
 	CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error)
-	UploadDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error)
+	UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) (*store.Dataset, error)
+	UploadImageDataset(ctx context.Context, name string, file graphql.Upload, options *model.ImageOptionsInput) (*store.Dataset, error)
+	UploadAudioDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error)
 	DeleteDataset(ctx context.Context, id string) (string, error)
 	TrainModel(ctx context.Context, input model.TrainModelInput, wait *bool) (*store.Model, error)
 	CancelTraining(ctx context.Context, id string) (*store.Model, error)
@@ -427,6 +463,8 @@ type MutationResolver interface {
 	CompareModels(ctx context.Context, input model.CompareModelsInput, wait *bool) (*service.Leaderboard, error)
 	DeleteModel(ctx context.Context, id string) (string, error)
 	Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error)
+	PredictImage(ctx context.Context, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) (*service.Prediction, error)
+	PredictAudio(ctx context.Context, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) (*service.Prediction, error)
 	PredictDataset(ctx context.Context, modelID string, datasetID string, name *string) (*store.Dataset, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*store.APIKey, error)
@@ -771,6 +809,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.ID(childComplexity), true
+	case "Dataset.media":
+		if e.ComplexityRoot.Dataset.Media == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Media(childComplexity), true
 	case "Dataset.models":
 		if e.ComplexityRoot.Dataset.Models == nil {
 			break
@@ -893,6 +937,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeatureContribution.Feature(childComplexity), true
+	case "FeatureContribution.term":
+		if e.ComplexityRoot.FeatureContribution.Term == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureContribution.Term(childComplexity), true
 	case "FeatureContribution.value":
 		if e.ComplexityRoot.FeatureContribution.Value == nil {
 			break
@@ -1030,6 +1080,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeaderboardEntry.TrainingTimeMs(childComplexity), true
+
+	case "Media.coefficients":
+		if e.ComplexityRoot.Media.Coefficients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.Coefficients(childComplexity), true
+	case "Media.files":
+		if e.ComplexityRoot.Media.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.Files(childComplexity), true
+	case "Media.imageColor":
+		if e.ComplexityRoot.Media.ImageColor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.ImageColor(childComplexity), true
+	case "Media.imageSize":
+		if e.ComplexityRoot.Media.ImageSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.ImageSize(childComplexity), true
+	case "Media.kind":
+		if e.ComplexityRoot.Media.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.Kind(childComplexity), true
+	case "Media.sampleRate":
+		if e.ComplexityRoot.Media.SampleRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Media.SampleRate(childComplexity), true
 
 	case "Metrics.accuracy":
 		if e.ComplexityRoot.Metrics.Accuracy == nil {
@@ -1215,6 +1302,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Intercepts(childComplexity, args["scale"].(*string)), true
+	case "Model.media":
+		if e.ComplexityRoot.Model.Media == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Media(childComplexity), true
 	case "Model.metrics":
 		if e.ComplexityRoot.Model.Metrics == nil {
 			break
@@ -1292,6 +1385,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Task(childComplexity), true
+	case "Model.text":
+		if e.ComplexityRoot.Model.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Text(childComplexity), true
 	case "Model.trainedAt":
 		if e.ComplexityRoot.Model.TrainedAt == nil {
 			break
@@ -1426,6 +1525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Predict(childComplexity, args["input"].(model.PredictInput)), true
+	case "Mutation.predictAudio":
+		if e.ComplexityRoot.Mutation.PredictAudio == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_predictAudio_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PredictAudio(childComplexity, args["modelId"].(string), args["file"].(*graphql.Upload), args["files"].([]graphql.Upload), args["save"].(*bool)), true
 	case "Mutation.predictDataset":
 		if e.ComplexityRoot.Mutation.PredictDataset == nil {
 			break
@@ -1437,6 +1547,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PredictDataset(childComplexity, args["modelId"].(string), args["datasetId"].(string), args["name"].(*string)), true
+	case "Mutation.predictImage":
+		if e.ComplexityRoot.Mutation.PredictImage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_predictImage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PredictImage(childComplexity, args["modelId"].(string), args["file"].(*graphql.Upload), args["files"].([]graphql.Upload), args["save"].(*bool)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1470,6 +1591,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TuneModel(childComplexity, args["input"].(model.TuneModelInput), args["wait"].(*bool)), true
+	case "Mutation.uploadAudioDataset":
+		if e.ComplexityRoot.Mutation.UploadAudioDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadAudioDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadAudioDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload)), true
 	case "Mutation.uploadDataset":
 		if e.ComplexityRoot.Mutation.UploadDataset == nil {
 			break
@@ -1480,7 +1612,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload)), true
+		return e.ComplexityRoot.Mutation.UploadDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload), args["columnTypes"].([]model.ColumnTypeInput)), true
+	case "Mutation.uploadImageDataset":
+		if e.ComplexityRoot.Mutation.UploadImageDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadImageDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadImageDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload), args["options"].(*model.ImageOptionsInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1785,6 +1928,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.TrainingProgress(childComplexity, args["modelId"].(string)), true
 
+	case "TextOptions.charNgramMax":
+		if e.ComplexityRoot.TextOptions.CharNgramMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.CharNgramMax(childComplexity), true
+	case "TextOptions.charNgramMin":
+		if e.ComplexityRoot.TextOptions.CharNgramMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.CharNgramMin(childComplexity), true
+	case "TextOptions.englishStopWords":
+		if e.ComplexityRoot.TextOptions.EnglishStopWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.EnglishStopWords(childComplexity), true
+	case "TextOptions.lowercase":
+		if e.ComplexityRoot.TextOptions.Lowercase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.Lowercase(childComplexity), true
+	case "TextOptions.maxDf":
+		if e.ComplexityRoot.TextOptions.MaxDf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.MaxDf(childComplexity), true
+	case "TextOptions.maxFeatures":
+		if e.ComplexityRoot.TextOptions.MaxFeatures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.MaxFeatures(childComplexity), true
+	case "TextOptions.minDf":
+		if e.ComplexityRoot.TextOptions.MinDf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.MinDf(childComplexity), true
+	case "TextOptions.ngramMax":
+		if e.ComplexityRoot.TextOptions.NgramMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.NgramMax(childComplexity), true
+	case "TextOptions.ngramMin":
+		if e.ComplexityRoot.TextOptions.NgramMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.NgramMin(childComplexity), true
+	case "TextOptions.sublinearTf":
+		if e.ComplexityRoot.TextOptions.SublinearTf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextOptions.SublinearTf(childComplexity), true
+
 	case "TrainingEvent.error":
 		if e.ComplexityRoot.TrainingEvent.Error == nil {
 			break
@@ -1943,17 +2147,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ColumnTypeInput", ec.unmarshalInputColumnTypeInput),
 			graphql.NewInputUnmarshaler("CompareModelsInput", ec.unmarshalInputCompareModelsInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateDatasetInput", ec.unmarshalInputCreateDatasetInput),
 			graphql.NewInputUnmarshaler("CrossValidateInput", ec.unmarshalInputCrossValidateInput),
 			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
 			graphql.NewInputUnmarshaler("DatasetOrder", ec.unmarshalInputDatasetOrder),
+			graphql.NewInputUnmarshaler("ImageOptionsInput", ec.unmarshalInputImageOptionsInput),
 			graphql.NewInputUnmarshaler("ModelFilter", ec.unmarshalInputModelFilter),
 			graphql.NewInputUnmarshaler("ModelOrder", ec.unmarshalInputModelOrder),
 			graphql.NewInputUnmarshaler("PredictInput", ec.unmarshalInputPredictInput),
 			graphql.NewInputUnmarshaler("RandomSearchInput", ec.unmarshalInputRandomSearchInput),
 			graphql.NewInputUnmarshaler("SplitInput", ec.unmarshalInputSplitInput),
+			graphql.NewInputUnmarshaler("TextOptionsInput", ec.unmarshalInputTextOptionsInput),
 			graphql.NewInputUnmarshaler("TrainModelInput", ec.unmarshalInputTrainModelInput),
 			graphql.NewInputUnmarshaler("TuneModelInput", ec.unmarshalInputTuneModelInput),
 		)
@@ -2129,14 +2336,31 @@ type Subscription {
 }
 
 type Mutation {
-  "Parse CSV text (header row first) into a stored dataset; column types are inferred."
+  "Parse CSV text (header row first) into a stored dataset; column types are inferred unless ` + "`" + `columnTypes` + "`" + ` sets them."
   createDataset(input: CreateDatasetInput!): Dataset! @auth(scope: TRAIN)
   """
   Upload a CSV file (GraphQL multipart request) as a dataset, as createDataset
   does; the file is streamed, not held in memory, up to the server's upload
   limit (-max-upload).
   """
-  uploadDataset(name: String!, file: Upload!): Dataset! @auth(scope: TRAIN)
+  uploadDataset(name: String!, file: Upload!, columnTypes: [ColumnTypeInput!]): Dataset! @auth(scope: TRAIN)
+  """
+  Upload a zip of images as a dataset, in the common layout of one folder
+  per label (` + "`" + `<label>/<file>` + "`" + `), or ` + "`" + `train/<label>/<file>` + "`" + ` and
+  ` + "`" + `test/<label>/<file>` + "`" + ` for a split of its own. PNG, JPEG and GIF images are
+  converted to grayscale or RGB and resized to a square of ` + "`" + `options.size` + "`" + `
+  pixels; each pixel is a numeric column (0..255), the folder is the
+  ` + "`" + `label` + "`" + ` column, and the train/test folder, when there is one, the ` + "`" + `split` + "`" + `
+  column (train with ` + "`" + `split: {method: CUSTOM, column: "split"}` + "`" + `).
+  """
+  uploadImageDataset(name: String!, file: Upload!, options: ImageOptionsInput): Dataset! @auth(scope: TRAIN)
+  """
+  Upload a zip of WAV recordings as a dataset, in the layout of
+  uploadImageDataset. Each recording becomes MFCC features pooled over time
+  (mean and standard deviation of each coefficient and of its delta): one
+  numeric column each, with the ` + "`" + `label` + "`" + ` (and ` + "`" + `split` + "`" + `) columns.
+  """
+  uploadAudioDataset(name: String!, file: Upload!): Dataset! @auth(scope: TRAIN)
   "Delete a dataset and its data. Models trained on it are kept (their ` + "`" + `dataset` + "`" + ` becomes null). Returns the id."
   deleteDataset(id: ID!): ID! @auth(scope: ADMIN)
   """
@@ -2174,6 +2398,15 @@ type Mutation {
   forms for many rows). The prediction is saved unless ` + "`" + `save` + "`" + ` is false.
   """
   predict(input: PredictInput!): Prediction! @auth(scope: PREDICT)
+  """
+  Predict the label of an image (` + "`" + `file` + "`" + `) or of several (` + "`" + `files` + "`" + `: give
+  exactly one of the two) with a READY model trained on an image dataset:
+  each is converted as the dataset's images were. The prediction's inputs
+  name the files.
+  """
+  predictImage(modelId: ID!, file: Upload, files: [Upload!], save: Boolean = true): Prediction! @auth(scope: PREDICT)
+  "predictImage for WAV recordings, with a model trained on an audio dataset."
+  predictAudio(modelId: ID!, file: Upload, files: [Upload!], save: Boolean = true): Prediction! @auth(scope: PREDICT)
   """
   Score every row of a stored dataset with a READY model and save the result
   as a new dataset: the dataset's columns plus the predictions (regression:
@@ -2242,6 +2475,44 @@ input CreateDatasetInput {
   name: String!
   "CSV text with a header row. Empty cells, NA, N/A, NaN, null and None are missing values."
   csv: String!
+  "Column types to use instead of the inferred ones, e.g. [{name: \"review\", type: TEXT}]."
+  columnTypes: [ColumnTypeInput!]
+}
+
+input ColumnTypeInput {
+  name: String!
+  type: ColumnType!
+}
+
+"How a media dataset's files became feature rows; a model trained on it converts files to predict the same way."
+type Media {
+  kind: MediaKind!
+  "IMAGE: the side of the square the images were resized to, in pixels."
+  imageSize: Int
+  "IMAGE: GRAYSCALE (one column per pixel) or RGB (three)."
+  imageColor: ImageColor
+  "AUDIO: the rate recordings are resampled to before the MFCCs, in Hz."
+  sampleRate: Int
+  "AUDIO: MFCC coefficients per frame."
+  coefficients: Int
+  "The files the dataset was made from."
+  files: Int!
+}
+
+enum MediaKind {
+  IMAGE
+  AUDIO
+}
+
+enum ImageColor {
+  GRAYSCALE
+  RGB
+}
+
+input ImageOptionsInput {
+  "Images are resized to size × size pixels (4..256)."
+  size: Int = 28
+  color: ImageColor = GRAYSCALE
 }
 
 type Dataset {
@@ -2251,6 +2522,8 @@ type Dataset {
   project: String!
   rowCount: Int!
   columns: [Column!]!
+  "For a dataset made from images or recordings: how; null for tables."
+  media: Media
   createdAt: Time!
   "The first rows, as objects of column name to value (null when missing); at most 100."
   preview(first: Int = 10): [JSON!]!
@@ -2263,6 +2536,12 @@ enum ColumnType {
   NUMERIC
   "Text values, one-hot encoded when used as a feature."
   CATEGORICAL
+  """
+  Free text, turned into TF-IDF features of its words (and optionally
+  character n-grams) when used as a feature: see TextOptionsInput. Inferred
+  for columns of long texts with spaces; set it with ` + "`" + `columnTypes` + "`" + `.
+  """
+  TEXT
 }
 
 type Column {
@@ -2451,10 +2730,55 @@ input TrainModelInput {
   "Algorithm parameters; see ` + "`" + `algorithms` + "`" + ` for names, types, defaults and ranges."
   params: JSON
   split: SplitInput
+  "How TEXT feature columns become features; defaults when omitted."
+  text: TextOptionsInput
   "Also estimate the metrics by k-fold cross-validation on the training rows."
   crossValidate: CrossValidateInput
   "Defaults to \"<algorithm> on <dataset>\"."
   name: String
+}
+
+"""
+How a TEXT column becomes features: its texts are split into tokens (runs
+of two or more letters, digits or underscores, in any script), optionally
+lower-cased and stripped of English stop words; the terms are word n-grams
+and, if asked, character n-grams within words; each text is then a vector
+of TF-IDF weights over the vocabulary (smooth idf, rows of unit length), as
+scikit-learn's TfidfVectorizer computes them.
+"""
+input TextOptionsInput {
+  "Lower-case before tokenising (default true)."
+  lowercase: Boolean
+  "Drop English stop words (\"the\", \"and\", ...); default false."
+  englishStopWords: Boolean
+  "Word n-grams from ngramMin to ngramMax words (default 1 and 1; at most 3)."
+  ngramMin: Int
+  ngramMax: Int
+  "Also character n-grams of these lengths within words (e.g. 2 and 4); default none."
+  charNgramMin: Int
+  charNgramMax: Int
+  "Keep the most frequent terms, at most this many (default 5000)."
+  maxFeatures: Int
+  "Ignore terms found in fewer than this many training texts (default 1)."
+  minDf: Int
+  "Ignore terms found in more than this fraction of training texts (default 1)."
+  maxDf: Float
+  "Use 1 + ln(count) instead of the count (default false)."
+  sublinearTf: Boolean
+}
+
+"The text options a model was trained with, defaults filled in."
+type TextOptions {
+  lowercase: Boolean!
+  englishStopWords: Boolean!
+  ngramMin: Int!
+  ngramMax: Int!
+  charNgramMin: Int
+  charNgramMax: Int
+  maxFeatures: Int!
+  minDf: Int!
+  maxDf: Float!
+  sublinearTf: Boolean!
 }
 
 input CrossValidateInput {
@@ -2488,6 +2812,8 @@ input TuneModelInput {
   task: Task
   "Parameters that stay fixed in every trial."
   params: JSON
+  "How TEXT feature columns become features (fixed in every trial)."
+  text: TextOptionsInput
   """
   Exhaustive search: an object of parameter name to a list of values, e.g.
   {"C": [0.1, 1, 10], "penalty": ["l1", "l2"]}. Give exactly one of grid and random.
@@ -2527,6 +2853,8 @@ input CompareModelsInput {
   "Per-algorithm parameters: an object of algorithm name to its params object."
   params: JSON
   split: SplitInput
+  "How TEXT feature columns become features, for every model."
+  text: TextOptionsInput
   "What to rank by; default R2, ACCURACY or SILHOUETTE by task."
   metric: Metric
 }
@@ -2565,6 +2893,10 @@ type Model {
   progress: TrainingProgress
   "The dataset it was trained on; null once that dataset is deleted."
   dataset: Dataset @auth(scope: READ)
+  "For a model of images or recordings: how files are converted (predict with predictImage or predictAudio); null for tables."
+  media: Media
+  "How TEXT features become TF-IDF features; null when the model has none."
+  text: TextOptions
   "The predicted column; empty for clustering."
   target: String!
   features: [String!]!
@@ -2831,13 +3163,22 @@ type Explanation {
   "The model's mean prediction over a sample of its training rows."
   baseline: Float!
   prediction: Float!
-  "EXACT_LINEAR, TREE_SHAP or SAMPLING_SHAP."
+  """
+  EXACT_LINEAR, TREE_SHAP or SAMPLING_SHAP; LINEAR_SCORE for a linear
+  classifier or multinomial naive Bayes with TEXT features: then baseline and
+  prediction are the predicted class's score (log-odds for logistic
+  regression, decision value for a linear SVM, joint log-likelihood for naive
+  Bayes) minus the mean over classes, the baseline is that of an empty text,
+  and each word present gets its own contribution (see ` + "`" + `term` + "`" + `).
+  """
   method: String!
   contributions: [FeatureContribution!]!
 }
 
 type FeatureContribution {
   feature: String!
+  "For a TEXT feature: the word or n-gram this contribution is for (LINEAR_SCORE explanations); null otherwise."
+  term: String
   "The row's value: a number, a string, or null when missing."
   value: JSON
   contribution: Float!
@@ -3037,6 +3378,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_rowCount(ctx, field)
 	case "columns":
 		return ec.fieldContext_Dataset_columns(ctx, field)
+	case "media":
+		return ec.fieldContext_Dataset_media(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Dataset_createdAt(ctx, field)
 	case "preview":
@@ -3091,6 +3434,8 @@ func (ec *executionContext) childFields_FeatureContribution(ctx context.Context,
 	switch field.Name {
 	case "feature":
 		return ec.fieldContext_FeatureContribution_feature(ctx, field)
+	case "term":
+		return ec.fieldContext_FeatureContribution_term(ctx, field)
 	case "value":
 		return ec.fieldContext_FeatureContribution_value(ctx, field)
 	case "contribution":
@@ -3171,6 +3516,24 @@ func (ec *executionContext) childFields_LeaderboardEntry(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type LeaderboardEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_Media(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Media_kind(ctx, field)
+	case "imageSize":
+		return ec.fieldContext_Media_imageSize(ctx, field)
+	case "imageColor":
+		return ec.fieldContext_Media_imageColor(ctx, field)
+	case "sampleRate":
+		return ec.fieldContext_Media_sampleRate(ctx, field)
+	case "coefficients":
+		return ec.fieldContext_Media_coefficients(ctx, field)
+	case "files":
+		return ec.fieldContext_Media_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Media", field.Name)
+}
+
 func (ec *executionContext) childFields_Metrics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rows":
@@ -3227,6 +3590,10 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_progress(ctx, field)
 	case "dataset":
 		return ec.fieldContext_Model_dataset(ctx, field)
+	case "media":
+		return ec.fieldContext_Model_media(ctx, field)
+	case "text":
+		return ec.fieldContext_Model_text(ctx, field)
 	case "target":
 		return ec.fieldContext_Model_target(ctx, field)
 	case "features":
@@ -3401,6 +3768,32 @@ func (ec *executionContext) childFields_Split(ctx context.Context, field graphql
 		return ec.fieldContext_Split_testRows(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Split", field.Name)
+}
+
+func (ec *executionContext) childFields_TextOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lowercase":
+		return ec.fieldContext_TextOptions_lowercase(ctx, field)
+	case "englishStopWords":
+		return ec.fieldContext_TextOptions_englishStopWords(ctx, field)
+	case "ngramMin":
+		return ec.fieldContext_TextOptions_ngramMin(ctx, field)
+	case "ngramMax":
+		return ec.fieldContext_TextOptions_ngramMax(ctx, field)
+	case "charNgramMin":
+		return ec.fieldContext_TextOptions_charNgramMin(ctx, field)
+	case "charNgramMax":
+		return ec.fieldContext_TextOptions_charNgramMax(ctx, field)
+	case "maxFeatures":
+		return ec.fieldContext_TextOptions_maxFeatures(ctx, field)
+	case "minDf":
+		return ec.fieldContext_TextOptions_minDf(ctx, field)
+	case "maxDf":
+		return ec.fieldContext_TextOptions_maxDf(ctx, field)
+	case "sublinearTf":
+		return ec.fieldContext_TextOptions_sublinearTf(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TextOptions", field.Name)
 }
 
 func (ec *executionContext) childFields_TrainingEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3819,6 +4212,44 @@ func (ec *executionContext) field_Mutation_deleteModel_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_predictAudio_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (*graphql.Upload, error) {
+			return ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "files",
+		func(ctx context.Context, v any) ([]graphql.Upload, error) {
+			return ec.unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["files"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "save",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["save"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_predictDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3846,6 +4277,44 @@ func (ec *executionContext) field_Mutation_predictDataset_args(ctx context.Conte
 		return nil, err
 	}
 	args["name"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_predictImage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modelId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (*graphql.Upload, error) {
+			return ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "files",
+		func(ctx context.Context, v any) ([]graphql.Upload, error) {
+			return ec.unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["files"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "save",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["save"] = arg3
 	return args, nil
 }
 
@@ -3921,6 +4390,28 @@ func (ec *executionContext) field_Mutation_tuneModel_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_uploadAudioDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_uploadDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3940,6 +4431,44 @@ func (ec *executionContext) field_Mutation_uploadDataset_args(ctx context.Contex
 		return nil, err
 	}
 	args["file"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "columnTypes",
+		func(ctx context.Context, v any) ([]model.ColumnTypeInput, error) {
+			return ec.unmarshalOColumnTypeInput2ᚕmlgraphᚋgraphᚋmodelᚐColumnTypeInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["columnTypes"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadImageDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "options",
+		func(ctx context.Context, v any) (*model.ImageOptionsInput, error) {
+			return ec.unmarshalOImageOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐImageOptionsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["options"] = arg2
 	return args, nil
 }
 
@@ -5383,6 +5912,38 @@ func (ec *executionContext) fieldContext_Dataset_columns(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_media(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_media(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Media(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Media) graphql.Marshaler {
+			return ec.marshalOMedia2ᚖmlgraphᚋgraphᚋmodelᚐMedia(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Media(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5821,6 +6382,29 @@ func (ec *executionContext) _FeatureContribution_feature(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_FeatureContribution_feature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeatureContribution_term(ctx context.Context, field graphql.CollectedField, obj *service.Contribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureContribution_term(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Term, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureContribution_term(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "String")
 }
 
@@ -6369,6 +6953,144 @@ func (ec *executionContext) _LeaderboardEntry_predictionMicrosPerRow(ctx context
 }
 func (ec *executionContext) fieldContext_LeaderboardEntry_predictionMicrosPerRow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Media_kind(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNMediaKind2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Media_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "MediaKind")
+}
+
+func (ec *executionContext) _Media_imageSize(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_imageSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Media_imageSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Media_imageColor(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_imageColor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageColor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOImageColor2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Media_imageColor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "ImageColor")
+}
+
+func (ec *executionContext) _Media_sampleRate(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_sampleRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SampleRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Media_sampleRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Media_coefficients(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_coefficients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coefficients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Media_coefficients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Media_files(ctx context.Context, field graphql.CollectedField, obj *model.Media) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Media_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Media_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Media", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Metrics_rows(ctx context.Context, field graphql.CollectedField, obj *ml.Metrics) (ret graphql.Marshaler) {
@@ -6972,6 +7694,70 @@ func (ec *executionContext) fieldContext_Model_dataset(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Model_media(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_media(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Media(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Media) graphql.Marshaler {
+			return ec.marshalOMedia2ᚖmlgraphᚋgraphᚋmodelᚐMedia(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Media(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Model_text(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Text(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TextOptions) graphql.Marshaler {
+			return ec.marshalOTextOptions2ᚖmlgraphᚋgraphᚋmodelᚐTextOptions(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TextOptions(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7816,7 +8602,7 @@ func (ec *executionContext) _Mutation_uploadDataset(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload))
+			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload), fc.Args["columnTypes"].([]model.ColumnTypeInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7862,6 +8648,130 @@ func (ec *executionContext) fieldContext_Mutation_uploadDataset(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_uploadDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadImageDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadImageDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadImageDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload), fc.Args["options"].(*model.ImageOptionsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadImageDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadImageDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadAudioDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadAudioDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadAudioDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "TRAIN")
+				if err != nil {
+					var zeroVal *store.Dataset
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *store.Dataset
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadAudioDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadAudioDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8296,6 +9206,130 @@ func (ec *executionContext) fieldContext_Mutation_predict(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_predict_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_predictImage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_predictImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PredictImage(ctx, fc.Args["modelId"].(string), fc.Args["file"].(*graphql.Upload), fc.Args["files"].([]graphql.Upload), fc.Args["save"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "PREDICT")
+				if err != nil {
+					var zeroVal *service.Prediction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Prediction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Prediction) graphql.Marshaler {
+			return ec.marshalNPrediction2ᚖmlgraphᚋserviceᚐPrediction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_predictImage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Prediction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_predictImage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_predictAudio(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_predictAudio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PredictAudio(ctx, fc.Args["modelId"].(string), fc.Args["file"].(*graphql.Upload), fc.Args["files"].([]graphql.Upload), fc.Args["save"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "PREDICT")
+				if err != nil {
+					var zeroVal *service.Prediction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Prediction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Prediction) graphql.Marshaler {
+			return ec.marshalNPrediction2ᚖmlgraphᚋserviceᚐPrediction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_predictAudio(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Prediction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_predictAudio_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9956,6 +10990,236 @@ func (ec *executionContext) fieldContext_Subscription_trainingProgress(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _TextOptions_lowercase(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_lowercase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lowercase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_lowercase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TextOptions_englishStopWords(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_englishStopWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnglishStopWords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_englishStopWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TextOptions_ngramMin(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_ngramMin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NgramMin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_ngramMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_ngramMax(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_ngramMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NgramMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_ngramMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_charNgramMin(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_charNgramMin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CharNgramMin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_charNgramMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_charNgramMax(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_charNgramMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CharNgramMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_charNgramMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_maxFeatures(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_maxFeatures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxFeatures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_maxFeatures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_minDf(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_minDf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinDf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_minDf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TextOptions_maxDf(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_maxDf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_maxDf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TextOptions_sublinearTf(ctx context.Context, field graphql.CollectedField, obj *model.TextOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TextOptions_sublinearTf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SublinearTf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TextOptions_sublinearTf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TextOptions", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _TrainingEvent_modelId(ctx context.Context, field graphql.CollectedField, obj *service.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11608,6 +12872,55 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputColumnTypeInput(ctx context.Context, obj any) (model.ColumnTypeInput, error) {
+	var it model.ColumnTypeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "type"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNColumnType2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalColumnTypeInput unmarshals raw into the ColumnTypeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalColumnTypeInput(ctx context.Context, raw any) (model.ColumnTypeInput, error) {
+	var out model.ColumnTypeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ColumnTypeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCompareModelsInput(ctx context.Context, obj any) (model.CompareModelsInput, error) {
 	var it model.CompareModelsInput
 	if obj == nil {
@@ -11619,7 +12932,7 @@ func (ec *executionContext) unmarshalInputCompareModelsInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithms", "task", "params", "split", "metric"}
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithms", "task", "params", "split", "text", "metric"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11675,6 +12988,13 @@ func (ec *executionContext) unmarshalInputCompareModelsInput(ctx context.Context
 				return it, err
 			}
 			it.Split = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOTextOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐTextOptionsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
 		case "metric":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metric"))
 			data, err := ec.unmarshalOMetric2ᚖstring(ctx, v)
@@ -11773,7 +13093,7 @@ func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "csv"}
+	fieldsInOrder := [...]string{"name", "csv", "columnTypes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11794,6 +13114,13 @@ func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context
 				return it, err
 			}
 			it.CSV = data
+		case "columnTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("columnTypes"))
+			data, err := ec.unmarshalOColumnTypeInput2ᚕmlgraphᚋgraphᚋmodelᚐColumnTypeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ColumnTypes = data
 		}
 	}
 	return it, nil
@@ -11962,6 +13289,62 @@ func (ec *executionContext) unmarshalInputDatasetOrder(ctx context.Context, obj 
 func UnmarshalDatasetOrder(ctx context.Context, raw any) (model.DatasetOrder, error) {
 	var out model.DatasetOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DatasetOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImageOptionsInput(ctx context.Context, obj any) (model.ImageOptionsInput, error) {
+	var it model.ImageOptionsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["size"]; !present {
+		asMap["size"] = 28
+	}
+	if _, present := asMap["color"]; !present {
+		asMap["color"] = "GRAYSCALE"
+	}
+
+	fieldsInOrder := [...]string{"size", "color"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "size":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("size"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Size = data
+		case "color":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("color"))
+			data, err := ec.unmarshalOImageColor2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Color = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImageOptionsInput unmarshals raw into the ImageOptionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImageOptionsInput(ctx context.Context, raw any) (model.ImageOptionsInput, error) {
+	var out model.ImageOptionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImageOptionsInput", raw, &out)
 	return out, err
 }
 
@@ -12281,6 +13664,111 @@ func UnmarshalSplitInput(ctx context.Context, raw any) (model.SplitInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTextOptionsInput(ctx context.Context, obj any) (model.TextOptionsInput, error) {
+	var it model.TextOptionsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"lowercase", "englishStopWords", "ngramMin", "ngramMax", "charNgramMin", "charNgramMax", "maxFeatures", "minDf", "maxDf", "sublinearTf"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lowercase":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lowercase"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lowercase = data
+		case "englishStopWords":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("englishStopWords"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnglishStopWords = data
+		case "ngramMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ngramMin"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NgramMin = data
+		case "ngramMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ngramMax"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NgramMax = data
+		case "charNgramMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("charNgramMin"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CharNgramMin = data
+		case "charNgramMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("charNgramMax"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CharNgramMax = data
+		case "maxFeatures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxFeatures"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxFeatures = data
+		case "minDf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minDf"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinDf = data
+		case "maxDf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxDf"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxDf = data
+		case "sublinearTf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sublinearTf"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SublinearTf = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTextOptionsInput unmarshals raw into the TextOptionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTextOptionsInput(ctx context.Context, raw any) (model.TextOptionsInput, error) {
+	var out model.TextOptionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TextOptionsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, obj any) (model.TrainModelInput, error) {
 	var it model.TrainModelInput
 	if obj == nil {
@@ -12292,7 +13780,7 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "split", "crossValidate", "name"}
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "split", "text", "crossValidate", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12348,6 +13836,13 @@ func (ec *executionContext) unmarshalInputTrainModelInput(ctx context.Context, o
 				return it, err
 			}
 			it.Split = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOTextOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐTextOptionsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
 		case "crossValidate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crossValidate"))
 			data, err := ec.unmarshalOCrossValidateInput2ᚖmlgraphᚋgraphᚋmodelᚐCrossValidateInput(ctx, v)
@@ -12397,7 +13892,7 @@ func (ec *executionContext) unmarshalInputTuneModelInput(ctx context.Context, ob
 		asMap["seed"] = 0
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "grid", "random", "metric", "folds", "seed", "split", "name"}
+	fieldsInOrder := [...]string{"datasetId", "target", "features", "algorithm", "task", "params", "text", "grid", "random", "metric", "folds", "seed", "split", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12446,6 +13941,13 @@ func (ec *executionContext) unmarshalInputTuneModelInput(ctx context.Context, ob
 				return it, err
 			}
 			it.Params = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOTextOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐTextOptionsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
 		case "grid":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grid"))
 			data, err := ec.unmarshalOJSON2interface(ctx, v)
@@ -13057,6 +14559,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "media":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_media(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Dataset_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13244,6 +14752,11 @@ func (ec *executionContext) _FeatureContribution(ctx context.Context, sel ast.Se
 		case "feature":
 			out.Values[i] = ec._FeatureContribution_feature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "term":
+			out.Values[i] = ec._FeatureContribution_term(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "value":
@@ -13518,6 +15031,64 @@ func (ec *executionContext) _LeaderboardEntry(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var mediaImplementors = []string{"Media"}
+
+func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *model.Media) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mediaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Media")
+		case "kind":
+			out.Values[i] = ec._Media_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imageSize":
+			out.Values[i] = ec._Media_imageSize(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "imageColor":
+			out.Values[i] = ec._Media_imageColor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sampleRate":
+			out.Values[i] = ec._Media_sampleRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "coefficients":
+			out.Values[i] = ec._Media_coefficients(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "files":
+			out.Values[i] = ec._Media_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var metricsImplementors = []string{"Metrics"}
 
 func (ec *executionContext) _Metrics(ctx context.Context, sel ast.SelectionSet, obj *ml.Metrics) graphql.Marshaler {
@@ -13680,6 +15251,18 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Model_dataset(ctx, field, obj)
+				})
+		case "media":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_media(ctx, field, obj)
+				})
+		case "text":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_text(ctx, field, obj)
 				})
 		case "target":
 			out.Values[i] = ec._Model_target(ctx, field, obj)
@@ -13928,6 +15511,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "uploadImageDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadImageDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadAudioDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadAudioDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deleteDataset":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteDataset(ctx, field)
@@ -13973,6 +15570,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "predict":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_predict(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "predictImage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_predictImage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "predictAudio":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_predictAudio(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -14499,6 +16110,84 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var textOptionsImplementors = []string{"TextOptions"}
+
+func (ec *executionContext) _TextOptions(ctx context.Context, sel ast.SelectionSet, obj *model.TextOptions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, textOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TextOptions")
+		case "lowercase":
+			out.Values[i] = ec._TextOptions_lowercase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "englishStopWords":
+			out.Values[i] = ec._TextOptions_englishStopWords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ngramMin":
+			out.Values[i] = ec._TextOptions_ngramMin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ngramMax":
+			out.Values[i] = ec._TextOptions_ngramMax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "charNgramMin":
+			out.Values[i] = ec._TextOptions_charNgramMin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "charNgramMax":
+			out.Values[i] = ec._TextOptions_charNgramMax(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "maxFeatures":
+			out.Values[i] = ec._TextOptions_maxFeatures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minDf":
+			out.Values[i] = ec._TextOptions_minDf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxDf":
+			out.Values[i] = ec._TextOptions_maxDf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sublinearTf":
+			out.Values[i] = ec._TextOptions_sublinearTf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var trainingEventImplementors = []string{"TrainingEvent"}
@@ -15254,6 +16943,11 @@ func (ec *executionContext) marshalNColumnType2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalNColumnTypeInput2mlgraphᚋgraphᚋmodelᚐColumnTypeInput(ctx context.Context, v any) (model.ColumnTypeInput, error) {
+	res, err := ec.unmarshalInputColumnTypeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCompareModelsInput2mlgraphᚋgraphᚋmodelᚐCompareModelsInput(ctx context.Context, v any) (model.CompareModelsInput, error) {
 	res, err := ec.unmarshalInputCompareModelsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15668,6 +17362,20 @@ func (ec *executionContext) marshalNLeaderboardEntry2ᚕmlgraphᚋserviceᚐLead
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNMediaKind2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMediaKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MediaKind!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNMetric2string(ctx context.Context, v any) (string, error) {
@@ -16422,6 +18130,23 @@ func (ec *executionContext) marshalOCoefficientScale2ᚖstring(ctx context.Conte
 	return res
 }
 
+func (ec *executionContext) unmarshalOColumnTypeInput2ᚕmlgraphᚋgraphᚋmodelᚐColumnTypeInputᚄ(ctx context.Context, v any) ([]model.ColumnTypeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ColumnTypeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNColumnTypeInput2mlgraphᚋgraphᚋmodelᚐColumnTypeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOConfusionMatrix2ᚖmlgraphᚋgraphᚋmodelᚐConfusionMatrix(ctx context.Context, sel ast.SelectionSet, v *model.ConfusionMatrix) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -16609,6 +18334,32 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOImageColor2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOImageColor2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOImageOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐImageOptionsInput(ctx context.Context, v any) (*model.ImageOptionsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputImageOptionsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -16715,6 +18466,13 @@ func (ec *executionContext) marshalOJSON2ᚕinterfaceᚄ(ctx context.Context, se
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOMedia2ᚖmlgraphᚋgraphᚋmodelᚐMedia(ctx context.Context, sel ast.SelectionSet, v *model.Media) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Media(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOMetric2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -16906,6 +18664,21 @@ func (ec *executionContext) marshalOTask2ᚖstring(ctx context.Context, sel ast.
 	return res
 }
 
+func (ec *executionContext) marshalOTextOptions2ᚖmlgraphᚋgraphᚋmodelᚐTextOptions(ctx context.Context, sel ast.SelectionSet, v *model.TextOptions) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TextOptions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTextOptionsInput2ᚖmlgraphᚋgraphᚋmodelᚐTextOptionsInput(ctx context.Context, v any) (*model.TextOptionsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTextOptionsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -16936,6 +18709,59 @@ func (ec *executionContext) marshalOTuning2ᚖmlgraphᚋserviceᚐTuning(ctx con
 		return graphql.Null
 	}
 	return ec._Tuning(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, v any) ([]graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]graphql.Upload, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOUpload2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, sel ast.SelectionSet, v []graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUpload(*v)
+	return res
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -20,6 +20,11 @@ func (r *crossValidationResolver) Seed(ctx context.Context, obj *ml.CrossValidat
 	return int(obj.Seed), nil
 }
 
+// Media is the resolver for the media field.
+func (r *datasetResolver) Media(ctx context.Context, obj *store.Dataset) (*model.Media, error) {
+	return mediaOf(obj.Media)
+}
+
 // Preview is the resolver for the preview field.
 func (r *datasetResolver) Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error) {
 	return service.Preview(obj, deref(first))
@@ -61,6 +66,16 @@ func (r *modelResolver) Dataset(ctx context.Context, obj *store.Model) (*store.D
 		return nil, nil
 	}
 	return loadDataset(ctx, r.Service, *obj.DatasetID)
+}
+
+// Media is the resolver for the media field.
+func (r *modelResolver) Media(ctx context.Context, obj *store.Model) (*model.Media, error) {
+	return mediaOf(obj.Media)
+}
+
+// Text is the resolver for the text field.
+func (r *modelResolver) Text(ctx context.Context, obj *store.Model) (*model.TextOptions, error) {
+	return textOptionsOf(obj.Text)
 }
 
 // Params is the resolver for the params field.
@@ -176,12 +191,38 @@ func (r *modelResolver) Predictions(ctx context.Context, obj *store.Model, first
 
 // CreateDataset is the resolver for the createDataset field.
 func (r *mutationResolver) CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error) {
-	return r.Service.CreateDataset(ctx, input.Name, input.CSV)
+	types, err := columnTypeMap(input.ColumnTypes)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.CreateDataset(ctx, input.Name, input.CSV, types)
 }
 
 // UploadDataset is the resolver for the uploadDataset field.
-func (r *mutationResolver) UploadDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error) {
-	return r.Service.UploadDataset(ctx, name, file.File, file.Size)
+func (r *mutationResolver) UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) (*store.Dataset, error) {
+	types, err := columnTypeMap(columnTypes)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.UploadDataset(ctx, name, file.File, file.Size, types)
+}
+
+// UploadImageDataset is the resolver for the uploadImageDataset field.
+func (r *mutationResolver) UploadImageDataset(ctx context.Context, name string, file graphql.Upload, options *model.ImageOptionsInput) (*store.Dataset, error) {
+	ra, err := readerAt(file)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.UploadImageDataset(ctx, name, ra, file.Size, imageOptions(options))
+}
+
+// UploadAudioDataset is the resolver for the uploadAudioDataset field.
+func (r *mutationResolver) UploadAudioDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error) {
+	ra, err := readerAt(file)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.UploadAudioDataset(ctx, name, ra, file.Size)
 }
 
 // DeleteDataset is the resolver for the deleteDataset field.
@@ -238,6 +279,24 @@ func (r *mutationResolver) Predict(ctx context.Context, input model.PredictInput
 		Packed:  input.Packed,
 		Save:    input.Save == nil || *input.Save,
 	})
+}
+
+// PredictImage is the resolver for the predictImage field.
+func (r *mutationResolver) PredictImage(ctx context.Context, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) (*service.Prediction, error) {
+	in, err := uploads(file, files)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.PredictFiles(ctx, modelID, service.MediaImage, in, save == nil || *save)
+}
+
+// PredictAudio is the resolver for the predictAudio field.
+func (r *mutationResolver) PredictAudio(ctx context.Context, modelID string, file *graphql.Upload, files []graphql.Upload, save *bool) (*service.Prediction, error) {
+	in, err := uploads(file, files)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.PredictFiles(ctx, modelID, service.MediaAudio, in, save == nil || *save)
 }
 
 // PredictDataset is the resolver for the predictDataset field.

@@ -64,7 +64,8 @@ func (s *Service) PredictDataset(ctx context.Context, modelID, datasetID string,
 }
 
 // featureColumns picks the model's features from a dataset by name. A
-// categorical feature accepts a numeric column (its values as text), as
+// column of another type is converted to the feature's (ml.Column.As): a
+// categorical feature accepts a numeric column, its values as text, as
 // predict's records do.
 func featureColumns(m *ml.Model, d *store.Dataset, cols []*ml.Column) ([]*ml.Column, error) {
 	out := make([]*ml.Column, len(m.Features))
@@ -74,38 +75,17 @@ func featureColumns(m *ml.Model, d *store.Dataset, cols []*ml.Column) ([]*ml.Col
 			return nil, apperr.BadInputf("dataset %d has no column %q, a feature of the model (features: %s)", d.ID, f.Name, featureList(m))
 		}
 		c := cols[i]
-		switch {
-		case c.Type == f.Type:
+		if c.Type == f.Type {
 			out[j] = c
-		case f.Type == ml.Categorical:
-			out[j] = asCategorical(c)
-		default:
-			return nil, apperr.BadInputf("column %q of dataset %d is %s but the model's feature is %s", f.Name, d.ID, c.Type, f.Type)
-		}
-	}
-	return out, nil
-}
-
-// asCategorical turns a numeric column into categories named by its values.
-func asCategorical(c *ml.Column) *ml.Column {
-	codes := make([]int32, c.Len())
-	index := map[string]int32{}
-	var levels []string
-	for i := range codes {
-		if c.IsMissing(i) {
-			codes[i] = -1
 			continue
 		}
-		text := c.Text(i)
-		k, ok := index[text]
-		if !ok {
-			k = int32(len(levels))
-			index[text] = k
-			levels = append(levels, text)
+		converted, err := c.As(f.Type)
+		if err != nil {
+			return nil, apperr.BadInputf("column %q of dataset %d is %s but the model's feature is %s: %v", f.Name, d.ID, c.Type, f.Type, err)
 		}
-		codes[i] = k
+		out[j] = converted
 	}
-	return ml.NewCategorical(c.Name, codes, levels)
+	return out, nil
 }
 
 // predictColumns predicts n rows in chunks and returns the output columns.

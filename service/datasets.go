@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,9 @@ const maxNameLength = 200
 
 // CreateDataset parses CSV text and stores it as a dataset: metadata plus
 // one compact blob per column, in one transaction.
-func (s *Service) CreateDataset(ctx context.Context, name, csvText string) (*store.Dataset, error) {
+// Types, if not empty, sets the type of the columns it names instead of the
+// inferred one.
+func (s *Service) CreateDataset(ctx context.Context, name, csvText string, types map[string]ml.ColumnType) (*store.Dataset, error) {
 	name, err := checkName("name", name)
 	if err != nil {
 		return nil, err
@@ -30,13 +33,16 @@ func (s *Service) CreateDataset(ctx context.Context, name, csvText string) (*sto
 	if err != nil {
 		return nil, err
 	}
+	if cols, err = setColumnTypes(cols, types); err != nil {
+		return nil, err
+	}
 	return s.saveDataset(ctx, name, cols)
 }
 
 // UploadDataset is CreateDataset for a CSV file of size bytes, streamed
 // from r (read twice if some column is categorical) rather than held as
 // text.
-func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeker, size int64) (*store.Dataset, error) {
+func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeker, size int64, types map[string]ml.ColumnType) (*store.Dataset, error) {
 	name, err := checkName("name", name)
 	if err != nil {
 		return nil, err
@@ -45,7 +51,35 @@ func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeke
 	if err != nil {
 		return nil, err
 	}
+	if cols, err = setColumnTypes(cols, types); err != nil {
+		return nil, err
+	}
 	return s.saveDataset(ctx, name, cols)
+}
+
+// setColumnTypes converts the columns that types names to their type.
+func setColumnTypes(cols []*ml.Column, types map[string]ml.ColumnType) ([]*ml.Column, error) {
+	left := len(types)
+	for i, c := range cols {
+		t, ok := types[c.Name]
+		if !ok {
+			continue
+		}
+		left--
+		converted, err := c.As(t)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		cols[i] = converted
+	}
+	if left > 0 {
+		for name := range types {
+			if !slices.ContainsFunc(cols, func(c *ml.Column) bool { return c.Name == name }) {
+				return nil, apperr.BadInputf("columnTypes: no column %q in the CSV header", name)
+			}
+		}
+	}
+	return cols, nil
 }
 
 // Dataset summaries keep this many top categories and preview rows.
@@ -56,7 +90,12 @@ const (
 
 // saveDataset stores parsed columns with their summaries and a preview.
 func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Column) (*store.Dataset, error) {
-	d := &store.Dataset{Name: name, RowCount: cols[0].Len(), Columns: make([]store.ColumnInfo, len(cols))}
+	return s.saveDatasetWith(ctx, name, cols, nil)
+}
+
+// saveDatasetWith is saveDataset for a dataset made from media files.
+func (s *Service) saveDatasetWith(ctx context.Context, name string, cols []*ml.Column, media json.RawMessage) (*store.Dataset, error) {
+	d := &store.Dataset{Name: name, RowCount: cols[0].Len(), Columns: make([]store.ColumnInfo, len(cols)), Media: media}
 	for i, c := range cols {
 		d.Columns[i] = store.ColumnInfo{Name: c.Name, Type: string(c.Type)}
 	}

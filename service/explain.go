@@ -32,6 +32,9 @@ type Explanation struct {
 // Contribution is how much one feature moved the prediction.
 type Contribution struct {
 	Feature string
+	// Term, for a TEXT feature explained word by word, is the word or
+	// n-gram; Value is then its TF-IDF weight in the row.
+	Term *string
 	// Value is the row's value of the feature: a number, a string, or nil.
 	Value        any
 	Contribution float64
@@ -93,7 +96,12 @@ func (s *Service) Explain(ctx context.Context, p *Prediction, topK int) ([]Expla
 			} else if c.Text == "" {
 				value = nil
 			}
-			x.Contributions = append(x.Contributions, Contribution{Feature: c.Feature, Value: value, Contribution: c.Contribution})
+			contribution := Contribution{Feature: c.Feature, Value: value, Contribution: c.Contribution}
+			if c.Term != "" {
+				term := c.Term
+				contribution.Term = &term
+			}
+			x.Contributions = append(x.Contributions, contribution)
 		}
 		sort.SliceStable(x.Contributions, func(a, b int) bool {
 			return math.Abs(x.Contributions[a].Contribution) > math.Abs(x.Contributions[b].Contribution)

@@ -200,6 +200,8 @@ func newModelRecord(plan *trainingPlan, status string) *store.Model {
 		Features:  plan.features,
 		Params:    plan.config.Params,
 		Split:     toMap(plan.split),
+		Text:      plan.text,
+		Media:     plan.dataset.Media,
 	}
 }
 

@@ -225,12 +225,20 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 	if err != nil {
 		return nil, err
 	}
+	return s.predictColumns(ctx, id, m, cols, nil, req.Save)
+}
+
+// predictColumns runs model id on its feature columns and saves the
+// prediction if asked. Inputs, if not nil, are what the prediction records
+// as its inputs instead of the feature values (the files of a media
+// prediction).
+func (s *Service) predictColumns(ctx context.Context, id int64, m *loadedModel, cols []*ml.Column, inputs []any, save bool) (*Prediction, error) {
 	out, err := m.fitted.Predict(cols)
 	if err != nil {
 		return nil, badInput(err)
 	}
-	p := &Prediction{ModelID: id, columns: cols, fitted: m.fitted, raw: out, CreatedAt: time.Now().UTC()}
-	if !req.Save {
+	p := &Prediction{ModelID: id, columns: cols, inputs: inputs, fitted: m.fitted, raw: out, CreatedAt: time.Now().UTC()}
+	if !save {
 		return p, nil
 	}
 	rec := &store.Prediction{ModelID: id}
@@ -283,7 +291,7 @@ func columnsFromRows(m *ml.Model, rows [][]float64) ([]*ml.Column, error) {
 	cols := make([]*ml.Column, p)
 	for j, f := range m.Features {
 		if f.Type != ml.Numeric {
-			return nil, apperr.BadInputf("feature %q is categorical: send records or csv instead of rows", f.Name)
+			return nil, apperr.BadInputf("feature %q is %s: send records or csv instead of rows", f.Name, strings.ToLower(string(f.Type)))
 		}
 		cols[j] = ml.NewNumeric(f.Name, make([]float64, len(rows)))
 	}
@@ -347,7 +355,7 @@ func columnsFromPacked(m *ml.Model, text string, checkRows func(int) error) ([]*
 	p := len(m.Features)
 	for _, f := range m.Features {
 		if f.Type != ml.Numeric {
-			return nil, apperr.BadInputf("packed: feature %q is categorical: send records or csv instead", f.Name)
+			return nil, apperr.BadInputf("packed: feature %q is %s: send records or csv instead", f.Name, strings.ToLower(string(f.Type)))
 		}
 	}
 	raw, err := base64.StdEncoding.DecodeString(text)
@@ -380,7 +388,7 @@ func columnsFromPacked(m *ml.Model, text string, checkRows func(int) error) ([]*
 type columnBuilder struct {
 	cols   []*ml.Column
 	index  map[string]int     // feature name to column
-	levels []map[string]int32 // per categorical column: category to code
+	levels []map[string]int32 // per categorical or text column: value to code
 }
 
 func newColumnBuilder(m *ml.Model, n int) *columnBuilder {
@@ -403,7 +411,7 @@ func newColumnBuilder(m *ml.Model, n int) *columnBuilder {
 		for i := range codes {
 			codes[i] = -1
 		}
-		b.cols[j] = ml.NewCategorical(f.Name, codes, nil)
+		b.cols[j] = &ml.Column{Name: f.Name, Type: f.Type, Codes: codes} // categorical or text
 		b.levels[j] = make(map[string]int32)
 	}
 	return b

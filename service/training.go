@@ -40,6 +40,8 @@ type TrainRequest struct {
 	Task      string
 	Params    map[string]any
 	Split     SplitRequest
+	// Text is how TEXT features become features; nil for the defaults.
+	Text *ml.TextOptions `json:",omitempty"`
 	// CrossValidate, when set, also cross-validates on the training rows.
 	CrossValidate *CrossValidateRequest
 	Name          *string
@@ -81,6 +83,9 @@ type trainingPlan struct {
 	trainY, testY *ml.Column // nil for clustering
 	name          string
 	crossValidate *CrossValidateRequest
+	// text is the resolved text options as JSON, nil without TEXT
+	// features.
+	text json.RawMessage
 	// tuning is the search that chose the params (tuneModel).
 	tuning *Tuning
 }
@@ -272,6 +277,11 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 		}
 	}
 
+	text, err := textOptions(req.Text, featureCols)
+	if err != nil {
+		return nil, err
+	}
+
 	train, test, err := splitRows(d, split, cols[len(cols)-1])
 	if err != nil {
 		return nil, err
@@ -294,7 +304,8 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 
 	plan := &trainingPlan{
 		dataset:       d,
-		config:        ml.TrainConfig{Algorithm: info.Name, Task: task, Params: params},
+		config:        ml.TrainConfig{Algorithm: info.Name, Task: task, Params: params, Text: req.Text},
+		text:          text,
 		features:      features,
 		target:        req.Target,
 		split:         split,
@@ -307,6 +318,23 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 		plan.trainY, plan.testY = target.Take(train), target.Take(test)
 	}
 	return plan, nil
+}
+
+// textOptions checks the text options and returns them resolved, as JSON,
+// when some feature is TEXT (nil otherwise: the model has no use for them).
+func textOptions(opts *ml.TextOptions, features []*ml.Column) (json.RawMessage, error) {
+	resolved, err := ml.ResolveTextOptions(opts)
+	if err != nil {
+		return nil, apperr.BadInputf("text: %v", err)
+	}
+	if !slices.ContainsFunc(features, func(c *ml.Column) bool { return c.Type == ml.Text }) {
+		return nil, nil
+	}
+	raw, err := json.Marshal(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("encode text options: %w", err)
+	}
+	return raw, nil
 }
 
 // maxFolds bounds cross-validation folds.
@@ -368,9 +396,12 @@ func chooseFeatures(d *store.Dataset, requested []string, target string, splitCo
 		return name == target || (splitColumn != nil && name == *splitColumn)
 	}
 	if requested == nil {
+		// A media dataset's label and split columns are never features
+		// by default, whatever the target and split method.
+		media := len(d.Media) > 0 && string(d.Media) != "null"
 		var features []string
 		for _, c := range d.Columns {
-			if !excluded(c.Name) {
+			if !excluded(c.Name) && !(media && (c.Name == LabelColumn || c.Name == SplitColumn)) {
 				features = append(features, c.Name)
 			}
 		}

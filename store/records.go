@@ -21,7 +21,10 @@ type Dataset struct {
 	Columns []ColumnInfo `gorm:"serializer:json;not null"`
 	// Preview holds the first rows as JSON objects of column name to value,
 	// so that browsing a dataset reads no column data.
-	Preview   json.RawMessage `gorm:"serializer:json"`
+	Preview json.RawMessage `gorm:"serializer:json"`
+	// Media, for a dataset made from images or recordings, says how the
+	// files became feature rows (the service's JSON); nil for tables.
+	Media     json.RawMessage `gorm:"serializer:json"`
 	CreatedAt time.Time       `gorm:"not null"`
 }
 
@@ -79,7 +82,12 @@ type Model struct {
 	Features []string `gorm:"serializer:json"`
 	Classes  []string `gorm:"serializer:json"`
 	// Params and Split round-trip through JSON: numbers come back float64.
-	Params          map[string]any  `gorm:"serializer:json"`
+	Params map[string]any `gorm:"serializer:json"`
+	// Text is how TEXT features become features (the ml package's JSON),
+	// nil when the model has none; Media is its dataset's Media, kept so
+	// that files can be predicted after the dataset is deleted.
+	Text            json.RawMessage `gorm:"serializer:json"`
+	Media           json.RawMessage `gorm:"serializer:json"`
 	Split           map[string]any  `gorm:"serializer:json"`
 	Metrics         json.RawMessage `gorm:"serializer:json"`
 	TrainingMetrics json.RawMessage `gorm:"serializer:json"`

@@ -53,7 +53,7 @@ func importChild(csvPath, dbDir string) error {
 		return err
 	}
 	start := time.Now()
-	d, err := svc.UploadDataset(context.Background(), "import", f, info.Size())
+	d, err := svc.UploadDataset(context.Background(), "import", f, info.Size(), nil)
 	if err != nil {
 		return err
 	}

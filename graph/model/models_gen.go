@@ -22,6 +22,11 @@ type Coefficient struct {
 	Class *string `json:"class,omitempty"`
 }
 
+type ColumnTypeInput struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
 type CompareModelsInput struct {
 	DatasetID string `json:"datasetId"`
 	// Required except for clustering.
@@ -33,6 +38,8 @@ type CompareModelsInput struct {
 	// Per-algorithm parameters: an object of algorithm name to its params object.
 	Params any         `json:"params,omitempty"`
 	Split  *SplitInput `json:"split,omitempty"`
+	// How TEXT feature columns become features, for every model.
+	Text *TextOptionsInput `json:"text,omitempty"`
 	// What to rank by; default R2, ACCURACY or SILHOUETTE by task.
 	Metric *string `json:"metric,omitempty"`
 }
@@ -57,6 +64,8 @@ type CreateDatasetInput struct {
 	Name string `json:"name"`
 	// CSV text with a header row. Empty cells, NA, N/A, NaN, null and None are missing values.
 	CSV string `json:"csv"`
+	// Column types to use instead of the inferred ones, e.g. [{name: "review", type: TEXT}].
+	ColumnTypes []ColumnTypeInput `json:"columnTypes,omitempty"`
 }
 
 type CreatedAPIKey struct {
@@ -93,6 +102,12 @@ type DatasetOrder struct {
 	Direction string `json:"direction"`
 }
 
+type ImageOptionsInput struct {
+	// Images are resized to size × size pixels (4..256).
+	Size  *int    `json:"size,omitempty"`
+	Color *string `json:"color,omitempty"`
+}
+
 type InputField struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
@@ -110,6 +125,21 @@ type InputField struct {
 type Intercept struct {
 	Class *string `json:"class,omitempty"`
 	Value float64 `json:"value"`
+}
+
+// How a media dataset's files became feature rows; a model trained on it converts files to predict the same way.
+type Media struct {
+	Kind string `json:"kind"`
+	// IMAGE: the side of the square the images were resized to, in pixels.
+	ImageSize *int `json:"imageSize,omitempty"`
+	// IMAGE: GRAYSCALE (one column per pixel) or RGB (three).
+	ImageColor *string `json:"imageColor,omitempty"`
+	// AUDIO: the rate recordings are resampled to before the MFCCs, in Hz.
+	SampleRate *int `json:"sampleRate,omitempty"`
+	// AUDIO: MFCC coefficients per frame.
+	Coefficients *int `json:"coefficients,omitempty"`
+	// The files the dataset was made from.
+	Files int `json:"files"`
 }
 
 type ModelEdge struct {
@@ -201,6 +231,47 @@ type SplitInput struct {
 type Subscription struct {
 }
 
+// The text options a model was trained with, defaults filled in.
+type TextOptions struct {
+	Lowercase        bool    `json:"lowercase"`
+	EnglishStopWords bool    `json:"englishStopWords"`
+	NgramMin         int     `json:"ngramMin"`
+	NgramMax         int     `json:"ngramMax"`
+	CharNgramMin     *int    `json:"charNgramMin,omitempty"`
+	CharNgramMax     *int    `json:"charNgramMax,omitempty"`
+	MaxFeatures      int     `json:"maxFeatures"`
+	MinDf            int     `json:"minDf"`
+	MaxDf            float64 `json:"maxDf"`
+	SublinearTf      bool    `json:"sublinearTf"`
+}
+
+// How a TEXT column becomes features: its texts are split into tokens (runs
+// of two or more letters, digits or underscores, in any script), optionally
+// lower-cased and stripped of English stop words; the terms are word n-grams
+// and, if asked, character n-grams within words; each text is then a vector
+// of TF-IDF weights over the vocabulary (smooth idf, rows of unit length), as
+// scikit-learn's TfidfVectorizer computes them.
+type TextOptionsInput struct {
+	// Lower-case before tokenising (default true).
+	Lowercase *bool `json:"lowercase,omitempty"`
+	// Drop English stop words ("the", "and", ...); default false.
+	EnglishStopWords *bool `json:"englishStopWords,omitempty"`
+	// Word n-grams from ngramMin to ngramMax words (default 1 and 1; at most 3).
+	NgramMin *int `json:"ngramMin,omitempty"`
+	NgramMax *int `json:"ngramMax,omitempty"`
+	// Also character n-grams of these lengths within words (e.g. 2 and 4); default none.
+	CharNgramMin *int `json:"charNgramMin,omitempty"`
+	CharNgramMax *int `json:"charNgramMax,omitempty"`
+	// Keep the most frequent terms, at most this many (default 5000).
+	MaxFeatures *int `json:"maxFeatures,omitempty"`
+	// Ignore terms found in fewer than this many training texts (default 1).
+	MinDf *int `json:"minDf,omitempty"`
+	// Ignore terms found in more than this fraction of training texts (default 1).
+	MaxDf *float64 `json:"maxDf,omitempty"`
+	// Use 1 + ln(count) instead of the count (default false).
+	SublinearTf *bool `json:"sublinearTf,omitempty"`
+}
+
 type TrainModelInput struct {
 	DatasetID string `json:"datasetId"`
 	// The column to predict; required except for clustering.
@@ -213,6 +284,8 @@ type TrainModelInput struct {
 	// Algorithm parameters; see `algorithms` for names, types, defaults and ranges.
 	Params any         `json:"params,omitempty"`
 	Split  *SplitInput `json:"split,omitempty"`
+	// How TEXT feature columns become features; defaults when omitted.
+	Text *TextOptionsInput `json:"text,omitempty"`
 	// Also estimate the metrics by k-fold cross-validation on the training rows.
 	CrossValidate *CrossValidateInput `json:"crossValidate,omitempty"`
 	// Defaults to "<algorithm> on <dataset>".
@@ -228,6 +301,8 @@ type TuneModelInput struct {
 	Task      *string  `json:"task,omitempty"`
 	// Parameters that stay fixed in every trial.
 	Params any `json:"params,omitempty"`
+	// How TEXT feature columns become features (fixed in every trial).
+	Text *TextOptionsInput `json:"text,omitempty"`
 	// Exhaustive search: an object of parameter name to a list of values, e.g.
 	// {"C": [0.1, 1, 10], "penalty": ["l1", "l2"]}. Give exactly one of grid and random.
 	Grid any `json:"grid,omitempty"`
