@@ -70,7 +70,7 @@ func TestTextEndToEnd(t *testing.T) {
 		name, algorithm string
 		params          map[string]any
 	}{
-		{"naive_bayes", "NAIVE_BAYES", map[string]any{"kind": "multinomial", "alpha": 0.1}},
+		{"naive_bayes", "NAIVE_BAYES", map[string]any{"alpha": 0.1}}, // kind auto: multinomial on text
 		{"logistic_regression", "LOGISTIC_REGRESSION", map[string]any{"C": 10}},
 		{"linear_svm", "LINEAR_SVM", nil},
 	} {

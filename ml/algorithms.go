@@ -53,6 +53,10 @@ func (a AlgorithmInfo) Supports(task Task) bool { return slices.Contains(a.Tasks
 type algorithm struct {
 	AlgorithmInfo
 	newEstimator func(params map[string]any) Estimator
+	// fitParams, if set, settles parameters that depend on the training
+	// data (such as an "auto" choice) once the Preprocessor is fitted, in
+	// the resolved params, which the model keeps.
+	fitParams func(params map[string]any, prep *Preprocessor)
 }
 
 // algorithmTable is the registry of algorithms. It is built on each call so

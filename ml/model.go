@@ -143,6 +143,9 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 	if err != nil {
 		return nil, err
 	}
+	if alg.fitParams != nil {
+		alg.fitParams(params, prep)
+	}
 	est := alg.newEstimator(params)
 	if err := est.Fit(ctx, x, y, task, len(classes)); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -70,8 +70,8 @@ func naiveBayesAlgorithm() algorithm {
 			Description: "Naive Bayes classifier: features independent given the class, with Gaussian likelihoods " +
 				"(numeric features) or multinomial ones (non-negative counts).",
 			Params: []ParamSpec{
-				{Name: "kind", Type: ParamString, Default: "gaussian", Choices: []string{"gaussian", "multinomial"},
-					Description: "Feature likelihood: \"gaussian\" (normal per class and feature) or \"multinomial\" (non-negative counts, such as word counts; the one for TEXT features)."},
+				{Name: "kind", Type: ParamString, Default: "auto", Choices: []string{"auto", "gaussian", "multinomial"},
+					Description: "Feature likelihood: \"gaussian\" (normal per class and feature) or \"multinomial\" (non-negative counts or TF-IDF weights, such as those of TEXT features); \"auto\" picks multinomial when the model has a TEXT feature, else gaussian."},
 				{Name: "varSmoothing", Type: ParamFloat, Default: 1e-9, Min: ptr(0), MinExclusive: true,
 					Description: "Gaussian only: fraction of the largest feature variance added to every variance, for numerical stability."},
 				{Name: "alpha", Type: ParamFloat, Default: 1.0, Min: ptr(0),
@@ -80,12 +80,26 @@ func naiveBayesAlgorithm() algorithm {
 			NeedsScaling: false,
 		},
 		newEstimator: newNaiveBayes,
+		fitParams: func(params map[string]any, prep *Preprocessor) {
+			if params["kind"] == "auto" {
+				// TF-IDF weights are what the multinomial likelihood models;
+				// a Gaussian per word is a poor fit for them.
+				params["kind"] = "gaussian"
+				if prep.HasText() {
+					params["kind"] = "multinomial"
+				}
+			}
+		},
 	}
 }
 
 func newNaiveBayes(params map[string]any) Estimator {
+	kind := params["kind"].(string)
+	if kind == "auto" {
+		kind = "gaussian" // a bare design matrix: Train settles auto first
+	}
 	return &NaiveBayes{
-		Kind:         params["kind"].(string),
+		Kind:         kind,
 		VarSmoothing: params["varSmoothing"].(float64),
 		Alpha:        params["alpha"].(float64),
 	}

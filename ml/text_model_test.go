@@ -340,9 +340,14 @@ func TestExplainTextOtherMethods(t *testing.T) {
 		}
 	}
 	// Gaussian naive Bayes is not linear: sampling.
-	g := trainExplained(t, "NAIVE_BAYES", Classification, nil, features, target)
+	g := trainExplained(t, "NAIVE_BAYES", Classification, map[string]any{"kind": "gaussian"}, features, target)
 	if e := explainOK(t, g, rows, leadingRows(features, 10), 0); e[0].Method != ExplainSamplingSHAP {
 		t.Errorf("gaussian naive bayes: method %s", e[0].Method)
+	}
+	// By default, naive Bayes on text is multinomial, and linear.
+	auto := trainExplained(t, "NAIVE_BAYES", Classification, nil, features, target)
+	if e := explainOK(t, auto, rows, leadingRows(features, 10), 0); auto.Params["kind"] != "multinomial" || e[0].Method != ExplainLinearScore {
+		t.Errorf("naive bayes on text by default: kind %v, method %s", auto.Params["kind"], e[0].Method)
 	}
 	// A regression on text: LINEAR_SCORE, the prediction itself.
 	y := make([]float64, features[0].Len())

@@ -52,7 +52,7 @@ type modality struct {
 func modalities(text, images, audio string) []modality {
 	return []modality{
 		{name: "text", file: text, upload: "uploadDataset", features: []string{"text"}, models: []model{
-			{"NAIVE_BAYES", map[string]any{"kind": "multinomial", "alpha": 0.1}},
+			{"NAIVE_BAYES", map[string]any{"alpha": 0.1}},
 			{"LOGISTIC_REGRESSION", map[string]any{"C": 10}},
 			{"LINEAR_SVM", nil},
 		}},
