@@ -109,8 +109,31 @@ func TestTextEndToEnd(t *testing.T) {
 		map[string]any{"input": map[string]any{"datasetId": d.ID, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
 			"text": map[string]any{"ngramMax": 9}}}, "BAD_USER_INPUT", "ngram")
 
-	// Predict from records, and explain by words.
+	// The words that most mark each topic.
 	lr := models["logistic_regression"]
+	var top struct {
+		Model struct {
+			Classes      []string
+			Coefficients []struct {
+				Feature, Class string
+				Weight         float64
+			}
+		}
+	}
+	srv.mustDo(`query($id: ID!) { model(id: $id) { classes coefficients(top: 3) { feature class weight } } }`, map[string]any{"id": lr.ID}, &top)
+	if coefs := top.Model.Coefficients; len(coefs) != 3*len(top.Model.Classes) {
+		t.Errorf("coefficients(top: 3) of %d classes: %d", len(top.Model.Classes), len(coefs))
+	} else {
+		for i, c := range coefs {
+			if !strings.HasPrefix(c.Feature, "text:") || c.Class != top.Model.Classes[i/3] || (i%3 > 0 && math.Abs(c.Weight) > math.Abs(coefs[i-1].Weight)) {
+				t.Errorf("coefficient %d: %+v", i, c)
+			}
+		}
+		t.Logf("top words: %v", coefs)
+	}
+	srv.mustFail(`query($id: ID!) { model(id: $id) { coefficients(top: 0) { weight } } }`, map[string]any{"id": lr.ID}, "BAD_USER_INPUT", "top")
+
+	// Predict from records, and explain by words.
 	const predictText = `mutation($input: PredictInput!) { predict(input: $input) { labels classes probabilities
 	  contributions(topK: 0) { row class baseline prediction method contributions { feature term value contribution } } } }`
 	var out struct {

@@ -2,9 +2,12 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -357,6 +360,26 @@ func values[T any](ps []*T) []T {
 	out := make([]T, len(ps))
 	for i, p := range ps {
 		out[i] = *p
+	}
+	return out
+}
+
+// largestPerClass keeps the top coefficients of each class by size,
+// largest first, the classes in their order.
+func largestPerClass(coefs []ml.Coefficient, top int) []ml.Coefficient {
+	var classes []string
+	byClass := map[string][]ml.Coefficient{}
+	for _, c := range coefs {
+		if _, seen := byClass[c.Class]; !seen {
+			classes = append(classes, c.Class)
+		}
+		byClass[c.Class] = append(byClass[c.Class], c)
+	}
+	out := make([]ml.Coefficient, 0, min(len(coefs), top*len(classes)))
+	for _, class := range classes {
+		group := byClass[class]
+		slices.SortStableFunc(group, func(a, b ml.Coefficient) int { return cmp.Compare(math.Abs(b.Weight), math.Abs(a.Weight)) })
+		out = append(out, group[:min(top, len(group))]...)
 	}
 	return out
 }

@@ -229,7 +229,7 @@ type ComplexityRoot struct {
 	Model struct {
 		Algorithm              func(childComplexity int) int
 		Classes                func(childComplexity int) int
-		Coefficients           func(childComplexity int, scale *string) int
+		Coefficients           func(childComplexity int, scale *string, top *int) int
 		CreatedAt              func(childComplexity int) int
 		CrossValidation        func(childComplexity int) int
 		Dataset                func(childComplexity int) int
@@ -443,7 +443,7 @@ type ModelResolver interface {
 	CrossValidation(ctx context.Context, obj *store.Model) (*ml.CrossValidation, error)
 	FeatureImportance(ctx context.Context, obj *store.Model) ([]ml.FeatureImportance, error)
 	Tuning(ctx context.Context, obj *store.Model) (*service.Tuning, error)
-	Coefficients(ctx context.Context, obj *store.Model, scale *string) ([]model.Coefficient, error)
+	Coefficients(ctx context.Context, obj *store.Model, scale *string, top *int) ([]model.Coefficient, error)
 	Intercept(ctx context.Context, obj *store.Model, scale *string) (*float64, error)
 	Intercepts(ctx context.Context, obj *store.Model, scale *string) ([]model.Intercept, error)
 	InputSchema(ctx context.Context, obj *store.Model) ([]model.InputField, error)
@@ -1231,7 +1231,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Model.Coefficients(childComplexity, args["scale"].(*string)), true
+		return e.ComplexityRoot.Model.Coefficients(childComplexity, args["scale"].(*string), args["top"].(*int)), true
 	case "Model.createdAt":
 		if e.ComplexityRoot.Model.CreatedAt == nil {
 			break
@@ -2923,9 +2923,11 @@ type Model {
   Weights of linear models (null for others). RAW: on the features as given,
   so that Σ weight·x + intercept is the prediction (the logit for
   classification). STANDARDIZED: on standardised features, where the model
-  standardised them (comparable across features).
+  standardised them (comparable across features). With ` + "`" + `top` + "`" + `, only the
+  ` + "`" + `top` + "`" + ` largest by size for each class, largest first: for a TEXT feature,
+  the words that most mark each class.
   """
-  coefficients(scale: CoefficientScale = RAW): [Coefficient!]
+  coefficients(scale: CoefficientScale = RAW, top: Int): [Coefficient!]
   "The intercept of a regression or binary model (null for multinomial: see intercepts)."
   intercept(scale: CoefficientScale = RAW): Float
   "One intercept per weight row: per class for multinomial models."
@@ -4067,6 +4069,14 @@ func (ec *executionContext) field_Model_coefficients_args(ctx context.Context, r
 		return nil, err
 	}
 	args["scale"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "top",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["top"] = arg1
 	return args, nil
 }
 
@@ -8057,7 +8067,7 @@ func (ec *executionContext) _Model_coefficients(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Model().Coefficients(ctx, obj, fc.Args["scale"].(*string))
+			return ec.Resolvers.Model().Coefficients(ctx, obj, fc.Args["scale"].(*string), fc.Args["top"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Coefficient) graphql.Marshaler {

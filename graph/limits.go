@@ -134,7 +134,7 @@ func setComplexity(c *ComplexityRoot) {
 	c.Leaderboard.Entries = list(costSmallList)
 	c.Model.FeatureImportance = list(costFeatureList)
 	c.Model.InputSchema = list(costFeatureList)
-	c.Model.Coefficients = func(child int, _ *string) int { return listCost(costFeatureList, child) }
+	c.Model.Coefficients = func(child int, _ *string, _ *int) int { return listCost(costFeatureList, child) }
 	c.Model.Intercepts = func(child int, _ *string) int { return listCost(costSmallList, child) }
 	c.CrossValidation.FoldMetrics = list(costSmallList)
 	c.Tuning.Trials = list(costTrials)

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"mlgraph/graph/model"
+	"mlgraph/internal/apperr"
 	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
@@ -127,10 +128,16 @@ func (r *modelResolver) Tuning(ctx context.Context, obj *store.Model) (*service.
 }
 
 // Coefficients is the resolver for the coefficients field.
-func (r *modelResolver) Coefficients(ctx context.Context, obj *store.Model, scale *string) ([]model.Coefficient, error) {
+func (r *modelResolver) Coefficients(ctx context.Context, obj *store.Model, scale *string, top *int) ([]model.Coefficient, error) {
 	coefs, _, err := r.weights(ctx, obj, scale)
 	if coefs == nil || err != nil {
 		return nil, err
+	}
+	if top != nil {
+		if *top < 1 {
+			return nil, apperr.BadInputf("top must be at least 1, got %d", *top)
+		}
+		coefs = largestPerClass(coefs, *top)
 	}
 	out := make([]model.Coefficient, len(coefs))
 	for i, c := range coefs {
