@@ -91,6 +91,10 @@ func (m *Media) features(r io.Reader) ([]float64, error) {
 // badFile reports a file the caller sent that could not be converted: a
 // caller's mistake, except for an internal failure of the conversion.
 func badFile(name string, err error) error {
+	var zipped *labelzip.Error
+	if errors.As(err, &zipped) {
+		return err // it names the file already
+	}
 	var input *ml.InputError
 	if apperr.CodeOf(err) == apperr.BadInput || errors.Is(err, audio.ErrMalformed) ||
 		errors.Is(err, audio.ErrUnsupported) || errors.Is(err, audio.ErrTooLong) || errors.As(err, &input) {

@@ -212,7 +212,7 @@ func Read(r io.ReaderAt, size int64, opt Options) ([]Entry, error) {
 		if errors.Is(err, zip.ErrFormat) {
 			return nil, errorf("zip: not a valid zip file")
 		}
-		return nil, errorf("zip: not a valid zip file: %v", err)
+		return nil, errorf("zip: not a valid zip file: %s", strings.TrimPrefix(err.Error(), "zip: "))
 	}
 
 	var files []located
