@@ -21,11 +21,30 @@ type FeatureImportance struct {
 
 // permutationRepeats and permutationMaxRows bound the cost of permutation
 // importance: each feature is shuffled that many times over at most that
-// many rows.
+// many rows. permutationBudget bounds the rows predicted in all (features ×
+// repeats × rows, the cost of 20 features at the full settings): a model
+// of many features, such as an image's pixels, gets fewer rows (down to
+// permutationMinRows) and then fewer repeats, rather than an importance
+// that costs more than its training.
 const (
 	permutationRepeats = 5
 	permutationMaxRows = 2000
+	permutationMinRows = 200
+	permutationBudget  = 20 * permutationRepeats * permutationMaxRows
 )
+
+// permutationPlan returns the rows and repeats of permutation importance
+// for p features and n test rows (see permutationBudget).
+func permutationPlan(p, n int) (rows, repeats int) {
+	rows, repeats = min(n, permutationMaxRows), permutationRepeats
+	if p*repeats*rows > permutationBudget {
+		rows = min(rows, max(permutationMinRows, permutationBudget/(p*repeats)))
+	}
+	if p*repeats*rows > permutationBudget {
+		repeats = max(1, permutationBudget/(p*rows))
+	}
+	return rows, repeats
+}
 
 // FeatureImportance measures how much each input feature matters, in
 // m.Features order, by the best method the estimator allows:
@@ -97,10 +116,11 @@ func (m *Model) permutationImportance(ctx context.Context, features []*Column, t
 	metric := DefaultMetric(m.Task)
 	rng := newRand(int(seed))
 	n := target.Len()
-	if n > permutationMaxRows {
-		rows := rng.Perm(n)[:permutationMaxRows]
+	keep, repeats := permutationPlan(len(m.Features), n)
+	if n > keep {
+		rows := rng.Perm(n)[:keep]
 		features, target = takeRowsOf(features, rows), target.Take(rows)
-		n = permutationMaxRows
+		n = keep
 	}
 	baseline, err := m.score(metric, features, target)
 	if err != nil {
@@ -111,7 +131,7 @@ func (m *Model) permutationImportance(ctx context.Context, features []*Column, t
 	copy(shuffled, features)
 	for i, f := range m.Features {
 		var drop float64
-		for range permutationRepeats {
+		for range repeats {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -126,7 +146,7 @@ func (m *Model) permutationImportance(ctx context.Context, features []*Column, t
 		if !metric.HigherIsBetter {
 			drop = -drop
 		}
-		out[i] = FeatureImportance{Feature: f.Name, Importance: drop / permutationRepeats, Method: ImportancePermutation}
+		out[i] = FeatureImportance{Feature: f.Name, Importance: drop / float64(repeats), Method: ImportancePermutation}
 	}
 	return out, nil
 }

@@ -74,3 +74,24 @@ func TestFeatureImportancePermutation(t *testing.T) {
 		t.Error("same seed, different permutation importance")
 	}
 }
+
+// TestPermutationPlan: the full settings up to 20 features, then fewer
+// rows, then fewer repeats, never more predictions than the budget.
+func TestPermutationPlan(t *testing.T) {
+	for _, c := range []struct{ p, n, rows, repeats int }{
+		{4, 150, 150, 5},
+		{20, 10_000, 2000, 5},
+		{40, 10_000, 1000, 5},
+		{784, 10_000, 200, 1},
+		{784, 100, 100, 2},
+		{5000, 10_000, 200, 1},
+	} {
+		rows, repeats := permutationPlan(c.p, c.n)
+		if rows != c.rows || repeats != c.repeats {
+			t.Errorf("%d features, %d rows: %d rows × %d repeats, want %d × %d", c.p, c.n, rows, repeats, c.rows, c.repeats)
+		}
+		if c.p*rows*repeats > permutationBudget && repeats > 1 {
+			t.Errorf("%d features: %d predictions over the budget", c.p, c.p*rows*repeats)
+		}
+	}
+}
