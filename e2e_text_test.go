@@ -210,6 +210,11 @@ func TestColumnTypes(t *testing.T) {
 	if got["review"] != "TEXT" || got["stars"] != "NUMERIC" || got["code"] != "CATEGORICAL" {
 		t.Errorf("column types %v", got)
 	}
+	up := srv.uploadFiles(`mutation($file: Upload!) { uploadDataset(name: "r", file: $file, columnTypes: [{name: "stars", type: CATEGORICAL}]) { columns { name type } } }`,
+		map[string]any{"file": nil}, []uploadFile{{"file", "r.csv", []byte(csv)}})
+	if len(up.Errors) > 0 || !strings.Contains(string(up.Data), `{"name":"stars","type":"CATEGORICAL"}`) || !strings.Contains(string(up.Data), `{"name":"review","type":"CATEGORICAL"}`) {
+		t.Errorf("uploadDataset with columnTypes: %s %+v", up.Data, up.Errors)
+	}
 	const create = `mutation($csv: String!, $types: [ColumnTypeInput!]) { createDataset(input: {name: "r", csv: $csv, columnTypes: $types}) { id } }`
 	srv.mustFail(create, map[string]any{"csv": csv, "types": []any{map[string]any{"name": "nope", "type": "TEXT"}}}, "BAD_USER_INPUT", "nope")
 	srv.mustFail(create, map[string]any{"csv": csv, "types": []any{map[string]any{"name": "review", "type": "NUMERIC"}}}, "BAD_USER_INPUT", "review")
