@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"mlgraph/internal/childserver"
+	"mlgraph/internal/gqlclient"
 )
 
 // server is a prediction server started as a child process on loopback.
@@ -46,23 +46,7 @@ func start(name, dir string, command func(addr string) *exec.Cmd) (*server, erro
 
 // graphql posts a GraphQL request and decodes its data into dst.
 func graphql(url, query string, vars map[string]any, dst any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post(url+"/query", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return err
-	}
-	if len(out.Errors) > 0 {
-		return errors.New(out.Errors[0].Message)
-	}
-	return json.Unmarshal(out.Data, dst)
+	return gqlclient.New(url+"/query").Do(context.Background(), query, vars, dst)
 }
 
 // startMlgraph builds and starts the server, then creates the iris model

@@ -19,12 +19,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -33,6 +30,7 @@ import (
 	"time"
 
 	"mlgraph/internal/childserver"
+	"mlgraph/internal/gqlclient"
 )
 
 // model is one training of a benchmark.
@@ -100,8 +98,8 @@ func run(only string, batch int, all []modality) error {
 		return err
 	}
 	defer srv.Stop()
-	c := &client{http: &http.Client{}, url: srv.URL + "/query", pid: srv.PID()}
-	if err := srv.WaitHealthy(ctx, c.http, time.Minute); err != nil {
+	c := &client{gql: gqlclient.New(srv.URL + "/query"), pid: srv.PID()}
+	if err := srv.WaitHealthy(ctx, c.gql.HTTP, time.Minute); err != nil {
 		return fmt.Errorf("%w\n%s", err, srv.LogTail(20))
 	}
 	for _, m := range all {
@@ -120,9 +118,13 @@ func run(only string, batch int, all []modality) error {
 }
 
 type client struct {
-	http *http.Client
-	url  string
-	pid  int // the server's, for its memory
+	gql *gqlclient.Client
+	pid int // the server's, for its memory
+}
+
+// do sends a request without files.
+func (c *client) do(query string, vars map[string]any, dst any) error {
+	return c.gql.Do(context.Background(), query, vars, dst)
 }
 
 // peakMemory is the server's peak resident memory so far, for the report.
@@ -148,7 +150,7 @@ func (c *client) bench(m modality, batch int) error {
 		}
 	}
 	q := fmt.Sprintf(`mutation($file: Upload!) { dataset: %s(name: %q, file: $file) { id rowCount columns { name } } }`, m.upload, m.name)
-	if err := c.do(q, map[string]any{"file": nil}, []part{{"file", filepath.Base(m.file), content}}, &up); err != nil {
+	if err := c.gql.Upload(context.Background(), q, map[string]any{"file": nil}, []gqlclient.File{{Variable: "file", Name: filepath.Base(m.file), Content: content}}, &up); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
 	fmt.Printf("%s: %s (%.1f MB): %d rows, %d columns, uploaded in %.2f s (server peak RSS so far %s)\n", m.name, filepath.Base(m.file),
@@ -167,7 +169,7 @@ func (c *client) bench(m modality, batch int) error {
 		}
 		began := time.Now()
 		var trained struct{ TrainModel struct{ ID string } }
-		if err := c.do(`mutation($input: TrainModelInput!) { trainModel(input: $input) { id } }`, map[string]any{"input": input}, nil, &trained); err != nil {
+		if err := c.do(`mutation($input: TrainModelInput!) { trainModel(input: $input) { id } }`, map[string]any{"input": input}, &trained); err != nil {
 			return fmt.Errorf("train %s: %w", spec.Algorithm, err)
 		}
 		done, err := c.wait(trained.TrainModel.ID)
@@ -199,7 +201,7 @@ type trainedModel struct {
 func (c *client) wait(id string) (*trainedModel, error) {
 	for {
 		var out struct{ Model trainedModel }
-		if err := c.do(`query($id: ID!) { model(id: $id) { id status error trainingTimeMs metrics { accuracy f1 } } }`, map[string]any{"id": id}, nil, &out); err != nil {
+		if err := c.do(`query($id: ID!) { model(id: $id) { id status error trainingTimeMs metrics { accuracy f1 } } }`, map[string]any{"id": id}, &out); err != nil {
 			return nil, err
 		}
 		switch out.Model.Status {
@@ -219,7 +221,7 @@ func (c *client) predictTestFiles(m modality, zipped []byte, modelID string, bat
 	if err != nil {
 		return err
 	}
-	var files []part
+	var files []gqlclient.File
 	var labels []string
 	for _, f := range zr.File {
 		parts := strings.Split(f.Name, "/")
@@ -235,7 +237,7 @@ func (c *client) predictTestFiles(m modality, zipped []byte, modelID string, bat
 		if err != nil {
 			return err
 		}
-		files = append(files, part{name: path.Base(f.Name), content: body})
+		files = append(files, gqlclient.File{Name: path.Base(f.Name), Content: body})
 		labels = append(labels, parts[1])
 	}
 	right, start := 0, time.Now()
@@ -243,13 +245,13 @@ func (c *client) predictTestFiles(m modality, zipped []byte, modelID string, bat
 	for lo := 0; lo < len(files); lo += batch {
 		hi := min(lo+batch, len(files))
 		vars := map[string]any{"m": modelID, "files": make([]any, hi-lo)}
-		sent := make([]part, hi-lo)
+		sent := make([]gqlclient.File, hi-lo)
 		for i := range sent {
 			sent[i] = files[lo+i]
-			sent[i].variable = fmt.Sprintf("files.%d", i)
+			sent[i].Variable = fmt.Sprintf("files.%d", i)
 		}
 		var out struct{ P struct{ Labels []string } }
-		if err := c.do(q, vars, sent, &out); err != nil {
+		if err := c.gql.Upload(context.Background(), q, vars, sent, &out); err != nil {
 			return fmt.Errorf("predict: %w", err)
 		}
 		for i, l := range out.P.Labels {
@@ -262,59 +264,4 @@ func (c *client) predictTestFiles(m modality, zipped []byte, modelID string, bat
 	fmt.Printf("  %s of the %d test files, %d a request: %.2f s (%.0f files/s), accuracy %.4f\n\n", m.predict, len(files), batch,
 		took, float64(len(files))/took, float64(right)/float64(len(files)))
 	return nil
-}
-
-// part is a file of a multipart GraphQL request, for the variable at
-// variable ("file", "files.3").
-type part struct {
-	variable, name string
-	content        []byte
-}
-
-// do sends a GraphQL request (multipart when there are files) and decodes
-// its data into dst.
-func (c *client) do(query string, vars map[string]any, files []part, dst any) error {
-	ops, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return err
-	}
-	body, contentType := bytes.NewReader(ops), "application/json"
-	if len(files) > 0 {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		refs := map[string][]string{}
-		for i, f := range files {
-			refs[fmt.Sprint(i)] = []string{"variables." + f.variable}
-		}
-		fileMap, _ := json.Marshal(refs)
-		w.WriteField("operations", string(ops))
-		w.WriteField("map", string(fileMap))
-		for i, f := range files {
-			fw, err := w.CreateFormFile(fmt.Sprint(i), f.name)
-			if err != nil {
-				return err
-			}
-			fw.Write(f.content)
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		body, contentType = bytes.NewReader(buf.Bytes()), w.FormDataContentType()
-	}
-	resp, err := c.http.Post(c.url, contentType, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
-	}
-	if len(out.Errors) > 0 {
-		return errors.New(out.Errors[0].Message)
-	}
-	return json.Unmarshal(out.Data, dst)
 }

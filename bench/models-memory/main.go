@@ -20,13 +20,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -44,6 +42,7 @@ import (
 
 	"mlgraph/internal/bytesize"
 	"mlgraph/internal/childserver"
+	"mlgraph/internal/gqlclient"
 )
 
 type options struct {
@@ -226,29 +225,7 @@ type client struct {
 
 // query sends a GraphQL request; any error in the answer is an error.
 func (c *client) query(ctx context.Context, query string, vars map[string]any, into any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var answer struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.Unmarshal(raw, &answer); err != nil {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, raw)
-	}
-	if len(answer.Errors) > 0 {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, answer.Errors[0].Message)
-	}
-	return json.Unmarshal(answer.Data, into)
+	return (&gqlclient.Client{HTTP: c.http, URL: c.base + "/query"}).Do(ctx, query, vars, into)
 }
 
 // irisCSV generates an iris-like dataset: three species of 50 flowers,
