@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -58,26 +57,8 @@ func TestColumnStatisticsAndPreview(t *testing.T) {
 // upload sends a GraphQL multipart request with one file.
 func (s *testServer) upload(query string, vars map[string]any, fileVar, filename string, content []byte) gqlResponse {
 	s.t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
 	vars[fileVar] = nil
-	ops, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	w.WriteField("operations", string(ops))
-	w.WriteField("map", fmt.Sprintf(`{"0": ["variables.%s"]}`, fileVar))
-	part, _ := w.CreateFormFile("0", filename)
-	part.Write(content)
-	w.Close()
-	resp, err := s.send(w.FormDataContentType(), &body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out gqlResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		s.t.Fatalf("status %d: %s", resp.StatusCode, raw)
-	}
-	return out
+	return s.uploadFiles(query, vars, []uploadFile{{fileVar, filename, content}})
 }
 
 const uploadMutation = `mutation($name: String!, $file: Upload!) { uploadDataset(name: $name, file: $file) { id name rowCount columns { name type missing } } }`

@@ -69,23 +69,7 @@ func columnFromText(name string, cells []string) *Column {
 	if numeric {
 		return NewNumeric(name, num)
 	}
-	codes := make([]int32, len(cells))
-	var levels []string
-	index := map[string]int32{}
-	for i, c := range cells {
-		if c == "" {
-			codes[i] = -1
-			continue
-		}
-		code, ok := index[c]
-		if !ok {
-			code = int32(len(levels))
-			index[c] = code
-			levels = append(levels, c)
-		}
-		codes[i] = code
-	}
-	return NewCategorical(name, codes, levels)
+	return NewStringColumn(name, Categorical, cells)
 }
 
 // readSplit reads testdata/NAME.split (one "train"/"test" line per data
