@@ -306,9 +306,7 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 						s += wk[j] * vals[t]
 					}
 				} else {
-					for j, v := range xi {
-						s += wk[j] * v
-					}
+					s += floats.Dot(wk, xi)
 				}
 				z[k] = s
 			}
@@ -348,9 +346,7 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 							g[j] += r * vals[t]
 						}
 					} else {
-						for j, v := range xi {
-							g[j] += r * v
-						}
+						floats.AddScaled(g, r, xi)
 					}
 					pt.grad[rows*p+k] += r
 				}
