@@ -38,7 +38,7 @@ type loadedModel struct {
 func modelCost(rec *store.Model, stateBytes int) int64 {
 	n := stateBytes + modelEntryOverhead
 	for _, blob := range [][]byte{rec.Metrics, rec.TrainingMetrics, rec.FeatureImportance, rec.CrossValidation,
-		rec.Tuning, rec.Report, rec.Background, rec.Request} {
+		rec.Tuning, rec.Report, rec.Background, rec.Request, rec.Text, rec.Media} {
 		n += len(blob)
 	}
 	return int64(n)

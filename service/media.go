@@ -48,9 +48,13 @@ type Media struct {
 	Files int `json:"files"`
 }
 
+// hasMedia reports whether a dataset's or model's Media is set: whether it
+// was made from files.
+func hasMedia(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
 // DecodeMedia reads a dataset's or model's Media; nil for tables.
 func DecodeMedia(raw json.RawMessage) (*Media, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if !hasMedia(raw) {
 		return nil, nil
 	}
 	var m Media

@@ -398,7 +398,7 @@ func chooseFeatures(d *store.Dataset, requested []string, target string, splitCo
 	if requested == nil {
 		// A media dataset's label and split columns are never features
 		// by default, whatever the target and split method.
-		media := len(d.Media) > 0 && string(d.Media) != "null"
+		media := hasMedia(d.Media)
 		var features []string
 		for _, c := range d.Columns {
 			if !excluded(c.Name) && !(media && (c.Name == LabelColumn || c.Name == SplitColumn)) {
