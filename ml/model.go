@@ -116,18 +116,20 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		}
 	}
 	n := features[0].Len()
-	// Check features here, where row numbers still refer to the caller's rows.
-	for _, col := range features {
-		if col.Type != Numeric {
-			continue
-		}
-		for _, i := range rows {
-			if v := col.Num[i]; !math.IsNaN(v) && !usable(v) {
-				return nil, unusableValue("feature", col.Name, i, v)
+	if len(rows) < n {
+		// Check features here, where row numbers still refer to the
+		// caller's rows. With every row kept, the Preprocessor's own
+		// check (fitNumeric) names the same rows, for no extra pass.
+		for _, col := range features {
+			if col.Type != Numeric {
+				continue
+			}
+			for _, i := range rows {
+				if v := col.Num[i]; !math.IsNaN(v) && !usable(v) {
+					return nil, unusableValue("feature", col.Name, i, v)
+				}
 			}
 		}
-	}
-	if len(rows) < n {
 		taken := make([]*Column, len(features))
 		for j, col := range features {
 			taken[j] = col.Take(rows)
