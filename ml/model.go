@@ -23,7 +23,15 @@ type TrainConfig struct {
 	// defaults; see TextOptions). It is validated whether or not there
 	// are text features, and saved with the model if there are.
 	Text *TextOptions
+	// MaxDesignCells bounds the design matrix, rows × design columns
+	// (0: DefaultMaxDesignCells), so that a request cannot make the
+	// process allocate more than the machine has.
+	MaxDesignCells int
 }
+
+// DefaultMaxDesignCells is 4 GiB of float64s: Fashion-MNIST's 60,000 ×
+// 784 pixels take 1% of it, 100,000 texts of 5,000 terms 93%.
+const DefaultMaxDesignCells = 1 << 29
 
 // Model is a trained model: the Preprocessor that encodes feature columns,
 // the fitted Estimator, and the target's classes (or the clusters).
@@ -140,6 +148,15 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 	prep, err := FitPreprocessorWithText(features, alg.NeedsScaling, cfg.Text)
 	if err != nil {
 		return nil, err
+	}
+	limit := cfg.MaxDesignCells
+	if limit <= 0 {
+		limit = DefaultMaxDesignCells
+	}
+	if rows, width := features[0].Len(), prep.Width(); rows > limit/width {
+		return nil, inputErrorf("the design matrix would be %d rows × %d columns (%.1f GB), over the limit of %d cells (%.1f GB): "+
+			"train on fewer rows or features, or fewer text terms (text maxFeatures) or categories", rows, width,
+			float64(rows)*float64(width)*8/1e9, limit, float64(limit)*8/1e9)
 	}
 	x, err := prep.Transform(features)
 	if err != nil {

@@ -357,3 +357,21 @@ func TestCoefficientsScale(t *testing.T) {
 		}
 	}
 }
+
+// TestDesignMatrixLimit: a design matrix over MaxDesignCells is refused
+// before it is allocated, naming its size.
+func TestDesignMatrixLimit(t *testing.T) {
+	x := NewNumeric("x", []float64{1, 2, 3, 4})
+	color := NewStringColumn("color", Categorical, []string{"red", "green", "blue", "red"})
+	y := NewNumeric("y", []float64{1, 2, 3, 4})
+	cfg := TrainConfig{Algorithm: "LINEAR_REGRESSION", MaxDesignCells: 15} // 4 rows × 4 columns
+	_, err := Train(context.Background(), cfg, []*Column{x, color}, y)
+	var input *InputError
+	if !errors.As(err, &input) || !strings.Contains(err.Error(), "4 rows × 4 columns") {
+		t.Fatalf("4 × 4 cells against a limit of 15: %v", err)
+	}
+	cfg.MaxDesignCells = 16
+	if _, err := Train(context.Background(), cfg, []*Column{x, color}, y); err != nil {
+		t.Fatalf("4 × 4 cells against a limit of 16: %v", err)
+	}
+}

@@ -138,6 +138,12 @@ func (s *Service) uploadMediaDataset(ctx context.Context, name string, r io.Read
 		return nil, err
 	}
 	names := media.featureNames()
+	// The features are held in memory while they are stored, and trained
+	// on later: bounded as a model's design matrix is.
+	if len(entries) > ml.DefaultMaxDesignCells/len(names) {
+		return nil, apperr.BadInputf("%d files × %d features each would be %.1f GB; the limit is %.1f GB: use fewer files, a smaller size or GRAYSCALE",
+			len(entries), len(names), float64(len(entries))*float64(len(names))*8/1e9, float64(ml.DefaultMaxDesignCells)*8/1e9)
+	}
 	features := make([]*ml.Column, len(names))
 	for j, n := range names {
 		features[j] = ml.NewNumeric(n, make([]float64, len(entries)))
