@@ -109,6 +109,44 @@ func TestTextEndToEnd(t *testing.T) {
 		map[string]any{"input": map[string]any{"datasetId": d.ID, "target": "target", "algorithm": "LOGISTIC_REGRESSION",
 			"text": map[string]any{"ngramMax": 9}}}, "BAD_USER_INPUT", "ngram")
 
+	// tuneModel and compareModels take the text options too, for every
+	// trial and every model.
+	var tuned struct {
+		TuneModel struct {
+			Status string
+			Params map[string]any
+			Text   struct{ MinDf int }
+		}
+	}
+	srv.mustDo(`mutation($input: TuneModelInput!) { tuneModel(input: $input, wait: true) { status params text { minDf } } }`,
+		map[string]any{"input": map[string]any{"datasetId": d.ID, "target": "target", "features": []string{"text"}, "algorithm": "NAIVE_BAYES",
+			"split": split, "grid": map[string]any{"alpha": []float64{0.03, 0.3}}, "folds": 3, "text": map[string]any{"minDf": 2}}}, &tuned)
+	if tm := tuned.TuneModel; tm.Status != "READY" || tm.Text.MinDf != 2 || tm.Params["kind"] != "multinomial" {
+		t.Errorf("tuneModel with text options: %+v", tm)
+	}
+	var compared struct {
+		CompareModels struct {
+			Complete bool
+			Entries  []struct {
+				Algorithm string
+				Score     *float64
+				Model     struct{ Text struct{ NgramMax int } }
+			}
+		}
+	}
+	srv.mustDo(`mutation($input: CompareModelsInput!) { compareModels(input: $input, wait: true) { complete entries { algorithm score model { text { ngramMax } } } } }`,
+		map[string]any{"input": map[string]any{"datasetId": d.ID, "target": "target", "features": []string{"text"}, "algorithms": []string{"NAIVE_BAYES", "LINEAR_SVM"},
+			"split": split, "text": map[string]any{"ngramMax": 2}}}, &compared)
+	if c := compared.CompareModels; !c.Complete || len(c.Entries) != 2 {
+		t.Errorf("compareModels with text options: %+v", c)
+	} else {
+		for _, e := range c.Entries {
+			if e.Score == nil || e.Model.Text.NgramMax != 2 {
+				t.Errorf("compareModels entry %+v", e)
+			}
+		}
+	}
+
 	// The words that most mark each topic.
 	lr := models["logistic_regression"]
 	var top struct {
