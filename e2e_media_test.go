@@ -204,7 +204,15 @@ func checkFilePredictions(t *testing.T, p filePredictionJSON, files []zipFile) f
 // zip, train on its train folder, predict its test files over HTTP (they
 // must score exactly the model's test accuracy), restart and predict again,
 // and refuse what is malformed.
-func testMediaEndToEnd(t *testing.T, fixture, upload, predictField string, uploadVars map[string]any, algorithm string, params map[string]any, minAccuracy float64) (*testServer, mediaDatasetJSON, modelJSON, []zipFile) {
+// mediaModel is a model testMediaEndToEnd trains, and the test accuracy it
+// must reach at least.
+type mediaModel struct {
+	algorithm   string
+	params      map[string]any
+	minAccuracy float64
+}
+
+func testMediaEndToEnd(t *testing.T, fixture, upload, predictField string, uploadVars map[string]any, trainings ...mediaModel) (*testServer, mediaDatasetJSON, modelJSON, []zipFile) {
 	srv := newServer(t)
 	raw, files := readZip(t, fixture)
 	vars := map[string]any{"name": fixture}
@@ -234,34 +242,39 @@ func testMediaEndToEnd(t *testing.T, fixture, upload, predictField string, uploa
 		t.Errorf("the last columns are %+v, want label and split", last)
 	}
 
-	input := map[string]any{"datasetId": d.ID, "target": "label", "algorithm": algorithm, "params": params,
-		"split": map[string]any{"method": "CUSTOM", "column": "split"}}
-	m := srv.train(input)
-	if m.Status != "READY" {
-		t.Fatalf("training: %s %s", m.Status, errorText(m.Error))
-	}
-	if len(m.Features) != len(d.Columns)-2 || slices.Contains(m.Features, "label") || slices.Contains(m.Features, "split") {
-		t.Errorf("features: %d of %d columns (label and split must not be features)", len(m.Features), len(d.Columns))
-	}
-	accuracy := *m.Metrics.Accuracy
-	t.Logf("%s on %s: test accuracy %.3f over %d files", algorithm, fixture, accuracy, m.Split.TestRows)
-	if accuracy < minAccuracy {
-		t.Errorf("test accuracy %.3f, want at least %.2f", accuracy, minAccuracy)
-	}
-
 	var test []zipFile
 	for _, f := range files {
 		if f.split == "test" {
 			test = append(test, f)
 		}
 	}
-	p, resp := srv.predictFiles(predictField, m.ID, test)
-	if len(resp.Errors) > 0 {
-		t.Fatalf("%s: %+v", predictField, resp.Errors)
+	var models []modelJSON
+	for _, spec := range trainings {
+		input := map[string]any{"datasetId": d.ID, "target": "label", "algorithm": spec.algorithm, "params": spec.params,
+			"split": map[string]any{"method": "CUSTOM", "column": "split"}}
+		m := srv.train(input)
+		if m.Status != "READY" {
+			t.Fatalf("training %s: %s %s", spec.algorithm, m.Status, errorText(m.Error))
+		}
+		if len(m.Features) != len(d.Columns)-2 || slices.Contains(m.Features, "label") || slices.Contains(m.Features, "split") {
+			t.Errorf("features: %d of %d columns (label and split must not be features)", len(m.Features), len(d.Columns))
+		}
+		accuracy := *m.Metrics.Accuracy
+		t.Logf("%s on %s: test accuracy %.3f over %d files", spec.algorithm, fixture, accuracy, m.Split.TestRows)
+		if accuracy < spec.minAccuracy {
+			t.Errorf("%s: test accuracy %.3f, want at least %.2f", spec.algorithm, accuracy, spec.minAccuracy)
+		}
+		p, resp := srv.predictFiles(predictField, m.ID, test)
+		if len(resp.Errors) > 0 {
+			t.Fatalf("%s: %+v", predictField, resp.Errors)
+		}
+		if got := checkFilePredictions(t, p, test); math.Abs(got-accuracy) > 1e-9 || p.ID == nil {
+			t.Errorf("%s: predicting the %d test files over HTTP: accuracy %.4f, the model's test accuracy %.4f (saved: %v)",
+				spec.algorithm, len(test), got, accuracy, p.ID != nil)
+		}
+		models = append(models, m)
 	}
-	if got := checkFilePredictions(t, p, test); math.Abs(got-accuracy) > 1e-9 || p.ID == nil {
-		t.Errorf("predicting the %d test files over HTTP: accuracy %.4f, the model's test accuracy %.4f (saved: %v)", len(test), got, accuracy, p.ID != nil)
-	}
+	m := models[0]
 
 	// The conversion is saved with the model: after a restart, and with
 	// the dataset deleted, a single file still predicts the same.
@@ -321,7 +334,9 @@ func mediaErrors(t *testing.T, srv *testServer, upload, predictField, otherField
 
 func TestImageEndToEnd(t *testing.T) {
 	srv, d, m, files := testMediaEndToEnd(t, "fashion_small.zip", "uploadImageDataset", "predictImage",
-		map[string]any{"options": map[string]any{"size": 28, "color": "GRAYSCALE"}}, "LOGISTIC_REGRESSION", nil, 0.6)
+		map[string]any{"options": map[string]any{"size": 28, "color": "GRAYSCALE"}},
+		mediaModel{"LOGISTIC_REGRESSION", nil, 0.6},
+		mediaModel{"CNN", map[string]any{"epochs": 15}, 0.6})
 	if d.Media.Kind != "IMAGE" || *d.Media.ImageSize != 28 || *d.Media.ImageColor != "GRAYSCALE" || len(d.Columns) != 28*28+2 {
 		t.Errorf("image dataset: %+v, %d columns", *d.Media, len(d.Columns))
 	}
@@ -344,7 +359,7 @@ func TestImageEndToEnd(t *testing.T) {
 
 func TestAudioEndToEnd(t *testing.T) {
 	srv, d, m, files := testMediaEndToEnd(t, "spoken_digits_small.zip", "uploadAudioDataset", "predictAudio", nil,
-		"LOGISTIC_REGRESSION", nil, 0.6)
+		mediaModel{"LOGISTIC_REGRESSION", nil, 0.6})
 	if d.Media.Kind != "AUDIO" || *d.Media.SampleRate <= 0 || *d.Media.Coefficients <= 0 {
 		t.Errorf("audio dataset: %+v", *d.Media)
 	}

@@ -92,7 +92,7 @@ func optional(s string) *string {
 }
 
 func algorithmInfo(a ml.AlgorithmInfo) model.AlgorithmInfo {
-	out := model.AlgorithmInfo{Name: a.Name, Description: a.Description}
+	out := model.AlgorithmInfo{Name: a.Name, Description: a.Description, ImagesOnly: a.ImagesOnly}
 	for _, t := range a.Tasks {
 		out.Tasks = append(out.Tasks, string(t))
 	}

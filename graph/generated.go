@@ -52,6 +52,7 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	AlgorithmInfo struct {
 		Description func(childComplexity int) int
+		ImagesOnly  func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Params      func(childComplexity int) int
 		Tasks       func(childComplexity int) int
@@ -523,6 +524,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlgorithmInfo.Description(childComplexity), true
+	case "AlgorithmInfo.imagesOnly":
+		if e.ComplexityRoot.AlgorithmInfo.ImagesOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlgorithmInfo.ImagesOnly(childComplexity), true
 	case "AlgorithmInfo.name":
 		if e.ComplexityRoot.AlgorithmInfo.Name == nil {
 			break
@@ -2657,6 +2664,12 @@ enum Algorithm {
   NAIVE_BAYES
   "Multi-layer perceptron trained with Adam, optional early stopping (regression and classification)."
   MLP
+  """
+  Small convolutional network (two 3×3 convolutions with max pooling, a
+  dense layer, softmax) trained with Adam (classification of images only:
+  the features must be an image dataset's pixel columns).
+  """
+  CNN
   "k-means with k-means++ initialisation (clustering: no target)."
   KMEANS
 }
@@ -2847,7 +2860,7 @@ input CompareModelsInput {
   "Required except for clustering."
   target: String
   features: [String!]
-  "Default: every algorithm that supports the task."
+  "Default: every algorithm that supports the task (the imagesOnly ones only on image datasets)."
   algorithms: [Algorithm!]
   task: Task
   "Per-algorithm parameters: an object of algorithm name to its params object."
@@ -2914,7 +2927,8 @@ type Model {
   """
   How much each feature matters: impurity decrease for tree models, weights
   on standardised features for linear models, else permutation importance
-  on the test rows. Null for clustering.
+  on the test rows. Null for clustering, and where permutation importance
+  would shuffle more than 256 features (an image's pixels).
   """
   featureImportance: [FeatureImportance!]
   "The hyperparameter search that chose this model's params (tuneModel)."
@@ -3091,6 +3105,8 @@ type AlgorithmInfo {
   description: String!
   tasks: [Task!]!
   params: [ParamInfo!]!
+  "Trains only on the pixel columns of an image dataset (compareModels leaves it out of other datasets)."
+  imagesOnly: Boolean!
 }
 
 type ParamInfo {
@@ -3230,6 +3246,8 @@ func (ec *executionContext) childFields_AlgorithmInfo(ctx context.Context, field
 		return ec.fieldContext_AlgorithmInfo_tasks(ctx, field)
 	case "params":
 		return ec.fieldContext_AlgorithmInfo_params(ctx, field)
+	case "imagesOnly":
+		return ec.fieldContext_AlgorithmInfo_imagesOnly(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlgorithmInfo", field.Name)
 }
@@ -4831,6 +4849,29 @@ func (ec *executionContext) fieldContext_AlgorithmInfo_params(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AlgorithmInfo_imagesOnly(ctx context.Context, field graphql.CollectedField, obj *model.AlgorithmInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlgorithmInfo_imagesOnly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImagesOnly, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlgorithmInfo_imagesOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlgorithmInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *store.APIKey) (ret graphql.Marshaler) {
@@ -14060,6 +14101,11 @@ func (ec *executionContext) _AlgorithmInfo(ctx context.Context, sel ast.Selectio
 			}
 		case "params":
 			out.Values[i] = ec._AlgorithmInfo_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imagesOnly":
+			out.Values[i] = ec._AlgorithmInfo_imagesOnly(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -43,6 +43,9 @@ type AlgorithmInfo struct {
 	Params      []ParamSpec
 	// NeedsScaling makes the Preprocessor standardise numeric features.
 	NeedsScaling bool
+	// ImagesOnly algorithms train on the pixel columns of an image
+	// dataset and nothing else.
+	ImagesOnly bool
 }
 
 // Supports reports whether the algorithm can be trained for task.
@@ -79,6 +82,7 @@ func algorithmTable() []algorithm {
 		knnAlgorithm(),
 		naiveBayesAlgorithm(),
 		mlpAlgorithm(),
+		cnnAlgorithm(),
 		kmeansAlgorithm(),
 	}
 	return slices.DeleteFunc(all, func(a algorithm) bool { return a.newEstimator == nil })

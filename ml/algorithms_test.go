@@ -30,7 +30,7 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	if !slices.Equal(names, []string{"LINEAR_REGRESSION", "RIDGE", "LASSO", "ELASTIC_NET", "LOGISTIC_REGRESSION", "LINEAR_SVM", "SVM",
-		"DECISION_TREE", "RANDOM_FOREST", "GRADIENT_BOOSTING", "KNN", "NAIVE_BAYES", "MLP", "KMEANS"}) {
+		"DECISION_TREE", "RANDOM_FOREST", "GRADIENT_BOOSTING", "KNN", "NAIVE_BAYES", "MLP", "CNN", "KMEANS"}) {
 		t.Errorf("algorithms %q", names)
 	}
 

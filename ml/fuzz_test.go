@@ -481,6 +481,9 @@ func fuzzModelSeeds(f *testing.F) [][]byte {
 			data = append(data, 130+7*i, 200-11*i, 16+i, 20+i)
 		}
 		features, target := tinyDataset(data, task, true, false)
+		if a.Name == "CNN" { // needs the pixel columns of images
+			features, target = barColumns(16, 1)
+		}
 		m, err := Train(context.Background(), TrainConfig{Algorithm: a.Name, Task: task, Params: fastParams(a)}, features, target)
 		if err != nil {
 			f.Fatalf("seed model %s: %v", a.Name, err)

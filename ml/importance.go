@@ -31,6 +31,11 @@ const (
 	permutationMaxRows = 2000
 	permutationMinRows = 200
 	permutationBudget  = 20 * permutationRepeats * permutationMaxRows
+	// permutationMaxFeatures is the most features permutation importance
+	// is computed for: past it (the pixels of an image) each feature's
+	// share is noise, and a network's predictions over the budget cost
+	// more than its training.
+	permutationMaxFeatures = 256
 )
 
 // permutationPlan returns the rows and repeats of permutation importance
@@ -58,7 +63,8 @@ func permutationPlan(p, n int) (rows, repeats int) {
 //   - any other estimator: permutation importance on the given rows (held
 //     out rows make it honest), the mean drop of the task's default metric
 //     (R² or accuracy) when the feature's values are shuffled, over a few
-//     seeded repeats (can be negative: shuffling helped by chance).
+//     seeded repeats (can be negative: shuffling helped by chance); not
+//     computed (nil) past permutationMaxFeatures features.
 //
 // Clustering models have no importance: it returns nil.
 func (m *Model) FeatureImportance(ctx context.Context, features []*Column, target *Column, seed uint64) ([]FeatureImportance, error) {
@@ -84,6 +90,9 @@ func (m *Model) FeatureImportance(ctx context.Context, features []*Column, targe
 			byColumn[j] /= float64(len(rows))
 		}
 		return m.perFeature(byColumn, ImportanceCoefficient, true), nil
+	}
+	if len(m.Features) > permutationMaxFeatures {
+		return nil, nil
 	}
 	return m.permutationImportance(ctx, features, target, seed)
 }

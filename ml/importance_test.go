@@ -2,6 +2,7 @@ package ml
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -92,6 +93,39 @@ func TestPermutationPlan(t *testing.T) {
 		}
 		if c.p*rows*repeats > permutationBudget && repeats > 1 {
 			t.Errorf("%d features: %d predictions over the budget", c.p, c.p*rows*repeats)
+		}
+	}
+}
+
+// TestNoPermutationImportanceForPixels: past permutationMaxFeatures
+// features permutation importance is not computed; linear weights still
+// are.
+func TestNoPermutationImportanceForPixels(t *testing.T) {
+	p := permutationMaxFeatures + 1
+	features := make([]*Column, p)
+	codes := make([]int32, 40)
+	for j := range features {
+		v := make([]float64, 40)
+		for i := range v {
+			v[i] = float64((i*7 + j*3) % 11)
+		}
+		features[j] = NewNumeric(fmt.Sprintf("pixel_%d", j), v)
+	}
+	for i := range codes {
+		codes[i] = int32(i % 2)
+	}
+	target := NewCategorical("label", codes, []string{"a", "b"})
+	for _, c := range []struct {
+		algorithm string
+		want      bool
+	}{{"KNN", false}, {"LOGISTIC_REGRESSION", true}} {
+		m, err := Train(context.Background(), TrainConfig{Algorithm: c.algorithm}, features, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := m.FeatureImportance(context.Background(), features, target, 0)
+		if err != nil || (imp != nil) != c.want {
+			t.Errorf("%s on %d features: importance computed %v, want %v (%v)", c.algorithm, p, imp != nil, c.want, err)
 		}
 	}
 }

@@ -54,8 +54,12 @@ func (s *Service) Compare(ctx context.Context, req CompareRequest, wait bool) (*
 		if err != nil {
 			return nil, err
 		}
+		images, err := s.isImageDataset(ctx, req.Base.DatasetID)
+		if err != nil {
+			return nil, err
+		}
 		for _, a := range ml.Algorithms() {
-			if a.Supports(task) {
+			if a.Supports(task) && (images || !a.ImagesOnly) {
 				algorithms = append(algorithms, a.Name)
 			}
 		}
@@ -219,4 +223,15 @@ func (s *Service) comparisonTask(ctx context.Context, base TrainRequest) (ml.Tas
 		return ml.Regression, nil
 	}
 	return ml.Classification, nil
+}
+
+// isImageDataset reports whether a dataset was made from images, which
+// the ImagesOnly algorithms need.
+func (s *Service) isImageDataset(ctx context.Context, id string) (bool, error) {
+	d, err := s.Dataset(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	media, err := DecodeMedia(d.Media)
+	return media != nil && media.Kind == MediaImage, err
 }

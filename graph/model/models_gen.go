@@ -12,6 +12,8 @@ type AlgorithmInfo struct {
 	Description string      `json:"description"`
 	Tasks       []string    `json:"tasks"`
 	Params      []ParamInfo `json:"params"`
+	// Trains only on the pixel columns of an image dataset (compareModels leaves it out of other datasets).
+	ImagesOnly bool `json:"imagesOnly"`
 }
 
 type Coefficient struct {
@@ -32,7 +34,7 @@ type CompareModelsInput struct {
 	// Required except for clustering.
 	Target   *string  `json:"target,omitempty"`
 	Features []string `json:"features,omitempty"`
-	// Default: every algorithm that supports the task.
+	// Default: every algorithm that supports the task (the imagesOnly ones only on image datasets).
 	Algorithms []string `json:"algorithms,omitempty"`
 	Task       *string  `json:"task,omitempty"`
 	// Per-algorithm parameters: an object of algorithm name to its params object.
