@@ -57,6 +57,7 @@ func modalities(text, images, audio string) []modality {
 		{name: "images", file: images, upload: "uploadImageDataset", predict: "predictImage", models: []model{
 			// bench/fashion's choice, by validation score: see its README.
 			{"MLP", map[string]any{"hiddenLayerSizes": "256", "alpha": 0.1, "earlyStopping": true, "nIterNoChange": 20}},
+			{"CNN", nil},
 		}},
 		{name: "audio", file: audio, upload: "uploadAudioDataset", predict: "predictAudio", models: []model{
 			{"LOGISTIC_REGRESSION", nil},
