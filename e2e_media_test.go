@@ -330,6 +330,20 @@ func mediaErrors(t *testing.T, srv *testServer, upload, predictField, otherField
 		t.Errorf("%s with file and files: %+v", predictField, out.Errors)
 	}
 	srv.mustFail(fmt.Sprintf(`mutation { %s(modelId: "%s") { id } }`, predictField, modelID), nil, "BAD_USER_INPUT")
+
+	// Contributions come with a fresh prediction of files; a saved one
+	// keeps the file names only.
+	q = fmt.Sprintf(`mutation($m: ID!, $file: Upload) { %s(modelId: $m, file: $file) { id contributions(topK: 3) { method prediction } } }`, predictField)
+	fresh := srv.uploadFiles(q, map[string]any{"m": modelID, "file": nil}, []uploadFile{{"file", "good" + path.Ext(good.path), good.content}})
+	var got map[string]struct {
+		ID            string
+		Contributions []struct{ Method string }
+	}
+	if len(fresh.Errors) > 0 || json.Unmarshal(fresh.Data, &got) != nil || len(got[predictField].Contributions) != 1 {
+		t.Fatalf("%s with contributions: %+v %s", predictField, fresh.Errors, fresh.Data)
+	}
+	srv.mustFail(`query($m: ID!) { model(id: $m) { predictions(first: 1) { edges { node { contributions { method } } } } } }`,
+		map[string]any{"m": modelID}, "BAD_USER_INPUT", "same request")
 }
 
 func TestImageEndToEnd(t *testing.T) {

@@ -3183,7 +3183,9 @@ type Explanation {
   prediction: Float!
   """
   EXACT_LINEAR, TREE_SHAP or SAMPLING_SHAP; LINEAR_SCORE for a linear
-  classifier or multinomial naive Bayes with TEXT features: then baseline and
+  classifier or multinomial naive Bayes with TEXT features or more than 256
+  features (an image's pixels; other models of that many features are not
+  explained, as sampling would take millions of predictions): then baseline and
   prediction are the predicted class's score (log-odds for logistic
   regression, decision value for a linear SVM, joint log-likelihood for naive
   Bayes) minus the mean over classes, the baseline is that of an empty text,

@@ -89,6 +89,12 @@ const (
 	shapleyBatchCells      = 1 << 20
 )
 
+// maxSampledFeatures is the most features SAMPLING_SHAP explains: past it
+// (an image's pixels) a row costs millions of predictions. Such models are
+// explained when their scores are linear (ExplainLinearScore) or by
+// TreeSHAP, else not at all.
+const maxSampledFeatures = 256
+
 // exactTolerance bounds the relative rounding by which an exact method's
 // contributions may miss local accuracy; beyond it the exact method is
 // deemed not to apply to the estimator and sampling is used instead.
@@ -164,8 +170,9 @@ const exactTolerance = 1e-9
 // Row i's explanation uses its own generator derived from seed and i, so
 // it does not depend on the other rows explained with it.
 //
-// Models with text features whose scores are linear in the design row x
-// use ExplainLinearScore instead, so that contributions name the words
+// Models with text features, or more than maxSampledFeatures features,
+// whose scores are linear in the design row x use ExplainLinearScore
+// instead, so that contributions name the words
 // that pushed the decision: with class scores s_c = w_c·x + b_c (linear
 // and logistic regression, linear SVM: the decision function, a binary
 // model's single row w being the score of class 1 against 0 for class 0;
@@ -214,10 +221,14 @@ func (m *Model) Explain(ctx context.Context, features []*Column, background []*C
 	if err != nil {
 		return nil, backgroundError(err)
 	}
-	if w, b, ok := m.linearScores(); ok && m.prep.HasText() {
+	if w, b, ok := m.linearScores(); ok && (m.prep.HasText() || len(m.Features) > maxSampledFeatures) {
 		return m.explainLinearScore(ctx, features, x, z, w, b)
 	}
 	e := m.newExplainer(z)
+	if len(m.Features) > maxSampledFeatures && e.linear == nil && e.trees == nil {
+		return nil, inputErrorf("a %s model of %d features cannot be explained: sampling Shapley values over more than %d features "+
+			"would take millions of predictions a row (linear models and tree regressors are explained exactly)", m.Algorithm, len(m.Features), maxSampledFeatures)
+	}
 	fx := mat.NewDense(n, e.width, nil)
 	m.est.Predict(x, fx)
 

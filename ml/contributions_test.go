@@ -747,3 +747,52 @@ func TestTreeDepth(t *testing.T) {
 		t.Errorf("single leaf: depth %d, want 0", d)
 	}
 }
+
+// TestExplainManyFeatures: past maxSampledFeatures features a linear
+// classifier is explained by its scores, exactly, and a model that would
+// need sampling is refused rather than taking millions of predictions.
+func TestExplainManyFeatures(t *testing.T) {
+	p := maxSampledFeatures + 1
+	features := make([]*Column, p)
+	codes := make([]int32, 40)
+	for j := range features {
+		v := make([]float64, 40)
+		for i := range v {
+			v[i] = float64((i*7 + j*3) % 11)
+		}
+		features[j] = NewNumeric(fmt.Sprintf("pixel_%d", j), v)
+	}
+	for i := range codes {
+		codes[i] = int32(i % 3)
+	}
+	target := NewCategorical("label", codes, []string{"a", "b", "c"})
+	rows := takeRowsOf(features, []int{0, 1})
+	background := takeRowsOf(features, []int{2, 3, 4, 5})
+
+	lin, err := Train(context.Background(), TrainConfig{Algorithm: "LOGISTIC_REGRESSION"}, features, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := lin.Explain(context.Background(), rows, background, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range ex {
+		sum := e.Baseline
+		for _, c := range e.Contributions {
+			sum += c.Contribution
+		}
+		if e.Method != ExplainLinearScore || len(e.Contributions) != p || math.Abs(sum-e.Prediction) > 1e-9*(1+math.Abs(e.Prediction)) {
+			t.Errorf("row %d: %s, %d contributions adding to %v, prediction %v", i, e.Method, len(e.Contributions), sum, e.Prediction)
+		}
+	}
+
+	knn, err := Train(context.Background(), TrainConfig{Algorithm: "KNN"}, features, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var input *InputError
+	if _, err := knn.Explain(context.Background(), rows, background, 0); !errors.As(err, &input) {
+		t.Errorf("KNN on %d features: %v, want an *InputError", p, err)
+	}
+}
