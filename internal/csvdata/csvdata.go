@@ -109,14 +109,7 @@ func (h sizeHint) capacity(rows int, offset int64) int {
 // not numeric after some of its numbers were read is read again, with the
 // records that again reads from the start of the input.
 func (o options) parse(r *fastRecords, again func() records, size sizeHint) ([]*ml.Column, error) {
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, apperr.BadInputf("empty CSV: a header row is required")
-	}
-	if err != nil {
-		return nil, csvError(err)
-	}
-	columns, err := newColumns(header)
+	columns, err := readHeader(r)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +153,18 @@ func csvError(err error) error {
 		return apperr.BadInputf("invalid CSV: %v", parseErr)
 	}
 	return apperr.BadInputf("invalid CSV: %v", err)
+}
+
+// readHeader reads the header row and makes its columns' builders.
+func readHeader(r records) ([]*columnBuilder, error) {
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, apperr.BadInputf("empty CSV: a header row is required")
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	return newColumns(header)
 }
 
 func newColumns(header []string) ([]*columnBuilder, error) {

@@ -14,14 +14,7 @@ import (
 // with the records that newRecords reads (a second pass calls it again).
 func parseSequential(open func() io.Reader, size sizeHint, newRecords func(io.Reader) records) ([]*ml.Column, error) {
 	r := newRecords(open())
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, apperr.BadInputf("empty CSV: a header row is required")
-	}
-	if err != nil {
-		return nil, csvError(err)
-	}
-	columns, err := newColumns(header)
+	columns, err := readHeader(r)
 	if err != nil {
 		return nil, err
 	}
