@@ -753,19 +753,7 @@ func TestTreeDepth(t *testing.T) {
 // need sampling is refused rather than taking millions of predictions.
 func TestExplainManyFeatures(t *testing.T) {
 	p := maxSampledFeatures + 1
-	features := make([]*Column, p)
-	codes := make([]int32, 40)
-	for j := range features {
-		v := make([]float64, 40)
-		for i := range v {
-			v[i] = float64((i*7 + j*3) % 11)
-		}
-		features[j] = NewNumeric(fmt.Sprintf("pixel_%d", j), v)
-	}
-	for i := range codes {
-		codes[i] = int32(i % 3)
-	}
-	target := NewCategorical("label", codes, []string{"a", "b", "c"})
+	features, target := wideColumns(p, 40, 3)
 	rows := takeRowsOf(features, []int{0, 1})
 	background := takeRowsOf(features, []int{2, 3, 4, 5})
 

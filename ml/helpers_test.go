@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -255,4 +256,27 @@ func reloaded(tb testing.TB, m *Model) *Model {
 		tb.Fatal(err)
 	}
 	return loaded
+}
+
+// wideColumns returns p numeric features of n rows named like an image's
+// pixels, with a deterministic pattern of values, and a target of k
+// classes taking turns.
+func wideColumns(p, n, k int) ([]*Column, *Column) {
+	features := make([]*Column, p)
+	for j := range features {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64((i*7 + j*3) % 11)
+		}
+		features[j] = NewNumeric(fmt.Sprintf("pixel_%d", j), v)
+	}
+	codes := make([]int32, n)
+	levels := make([]string, k)
+	for i := range codes {
+		codes[i] = int32(i % k)
+	}
+	for c := range levels {
+		levels[c] = string(rune('a' + c))
+	}
+	return features, NewCategorical("label", codes, levels)
 }

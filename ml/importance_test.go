@@ -2,7 +2,6 @@ package ml
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -102,19 +101,7 @@ func TestPermutationPlan(t *testing.T) {
 // are.
 func TestNoPermutationImportanceForPixels(t *testing.T) {
 	p := permutationMaxFeatures + 1
-	features := make([]*Column, p)
-	codes := make([]int32, 40)
-	for j := range features {
-		v := make([]float64, 40)
-		for i := range v {
-			v[i] = float64((i*7 + j*3) % 11)
-		}
-		features[j] = NewNumeric(fmt.Sprintf("pixel_%d", j), v)
-	}
-	for i := range codes {
-		codes[i] = int32(i % 2)
-	}
-	target := NewCategorical("label", codes, []string{"a", "b"})
+	features, target := wideColumns(p, 40, 2)
 	for _, c := range []struct {
 		algorithm string
 		want      bool
