@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/internal/csvdata"
@@ -142,17 +141,9 @@ func (s *Service) saveDatasetWith(ctx context.Context, name string, cols []*ml.C
 // the store), and encodes a preview of their first rows.
 func describeColumns(cols []*ml.Column) ([]store.ColumnInfo, json.RawMessage, error) {
 	infos := make([]store.ColumnInfo, len(cols))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, min(runtime.GOMAXPROCS(0)-1, len(cols))) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(cols); i = int(next.Add(1) - 1) {
-				infos[i] = columnInfo(cols[i])
-			}
-		})
-	}
+	wait := inParallel(len(cols), runtime.GOMAXPROCS(0)-1, func(i int) { infos[i] = columnInfo(cols[i]) })
 	preview, err := previewRows(cols, MaxPreviewRows)
-	wg.Wait()
+	wait()
 	return infos, preview, err
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 
 	"mlgraph/internal/apperr"
 	"mlgraph/internal/audio"
@@ -255,27 +254,16 @@ func mediaColumns(m *ml.Model, media *Media, files []File) ([]*ml.Column, error)
 		cols[j] = ml.NewNumeric(f.Name, make([]float64, len(files)))
 	}
 	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(len(files), runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for i := range next {
-				values, err := media.features(files[i].Body)
-				if err != nil {
-					errs[i] = badFile(files[i].Name, err)
-					continue
-				}
-				for j, at := range from {
-					cols[j].Num[i] = values[at]
-				}
-			}
-		})
-	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(files), runtime.GOMAXPROCS(0), func(i int) {
+		values, err := media.features(files[i].Body)
+		if err != nil {
+			errs[i] = badFile(files[i].Name, err)
+			return
+		}
+		for j, at := range from {
+			cols[j].Num[i] = values[at]
+		}
+	})()
 	for _, err := range errs {
 		if err != nil {
 			return nil, err // the first file's in order, as one sends them

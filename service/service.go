@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"mlgraph/internal/apperr"
@@ -128,3 +130,19 @@ func ParseID(kind, id string) (int64, error) {
 
 // FormatID is ParseID's inverse.
 func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// inParallel calls fn(i) for every i in [0, n) on up to workers
+// goroutines (at least one), each taking the next i in turn, and returns
+// a function that waits for them all: the caller may work meanwhile.
+func inParallel(n, workers int, fn func(i int)) (wait func()) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(workers, n)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	return wg.Wait
+}
