@@ -28,6 +28,9 @@ const modelEntryOverhead = 2 << 10
 type loadedModel struct {
 	rec    *store.Model
 	fitted *ml.Model
+	// media is rec.Media decoded (nil for a model of tables), so that a
+	// prediction of files does not decode it each time.
+	media *Media
 	// cost estimates the memory the entry holds, in bytes (see modelCost).
 	cost int64
 }
@@ -124,7 +127,10 @@ func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode model %d: %w", id, err)
 		}
-		m := &loadedModel{rec: rec, fitted: fitted, cost: modelCost(rec, len(data))}
+		m, err := newLoadedModel(rec, fitted, len(data))
+		if err != nil {
+			return nil, fmt.Errorf("model %d: %w", id, err)
+		}
 		c.add(id, m)
 		return m, nil
 	})
@@ -137,7 +143,21 @@ func (c *modelCache) load(ctx context.Context, id int64) (*loadedModel, error) {
 // put keeps a model just trained; stateBytes is the length of its
 // serialized state (what ml.Model.MarshalBinary gave).
 func (c *modelCache) put(rec *store.Model, fitted *ml.Model, stateBytes int) {
-	c.add(rec.ID, &loadedModel{rec: rec, fitted: fitted, cost: modelCost(rec, stateBytes)})
+	// A record that cannot be decoded is not kept: get loads it again and
+	// reports why.
+	if m, err := newLoadedModel(rec, fitted, stateBytes); err == nil {
+		c.add(rec.ID, m)
+	}
+}
+
+// newLoadedModel is a READY model's cache entry; stateBytes is the length
+// of its serialized state.
+func newLoadedModel(rec *store.Model, fitted *ml.Model, stateBytes int) (*loadedModel, error) {
+	media, err := DecodeMedia(rec.Media)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedModel{rec: rec, fitted: fitted, media: media, cost: modelCost(rec, stateBytes)}, nil
 }
 
 func (c *modelCache) remove(id int64) {

@@ -73,7 +73,7 @@ func (s *Service) Explain(ctx context.Context, p *Prediction, topK int) ([]Expla
 		return nil, fmt.Errorf("background sample of model %d: %w", m.rec.ID, err)
 	}
 	rows := p.columns
-	if rows == nil && hasMedia(m.rec.Media) {
+	if rows == nil && m.media != nil {
 		// A saved prediction of files keeps their names, not their pixels
 		// or recordings.
 		return nil, apperr.BadInputf("the contributions of a prediction of files are computed with the prediction only: ask for them in the same request")

@@ -210,10 +210,7 @@ func (s *Service) PredictFiles(ctx context.Context, modelID, kind string, files 
 	if err != nil {
 		return nil, err
 	}
-	media, err := DecodeMedia(m.rec.Media)
-	if err != nil {
-		return nil, err
-	}
+	media := m.media
 	if media == nil || media.Kind != kind {
 		what := "a table"
 		if media != nil {
