@@ -65,11 +65,11 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(getQuery{})
+	srv.AddTransport(postJSON{})
 	// Dataset uploads (GraphQL multipart request spec): files larger than
 	// MaxMemory go to a temporary file, which uploadDataset streams.
-	srv.AddTransport(transport.MultipartForm{MaxUploadSize: svc.MaxUploadBytes(), MaxMemory: 4 << 20})
+	srv.AddTransport(codedErrors{transport.MultipartForm{MaxUploadSize: svc.MaxUploadBytes(), MaxMemory: 4 << 20}})
 	// Subscriptions (trainingProgress) over websocket; the
 	// graphql-transport-ws protocol is chosen by the client's subprotocol.
 	srv.AddTransport(transport.Websocket{
@@ -82,6 +82,8 @@ func NewHandler(svc *service.Service, log *slog.Logger, opts ...HandlerOption) h
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.websocketOrigins},
 		},
 	})
+	// Last: every other method or content type gets a BAD_REQUEST.
+	srv.AddTransport(unsupported{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if o.limits.Introspection {
 		srv.Use(extension.Introspection{})

@@ -199,8 +199,12 @@ var errRequestTimeout = errors.New("request timeout")
 // InterceptResponse gives queries and mutations a deadline. Subscriptions
 // are left alone: they last as long as the client wants.
 func (l limitsExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	// A request that never parsed (DispatchError) has no operation context.
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
 	opCtx := graphql.GetOperationContext(ctx)
-	if l.timeout <= 0 || opCtx == nil || opCtx.Operation == nil || opCtx.Operation.Operation == ast.Subscription {
+	if l.timeout <= 0 || opCtx.Operation == nil || opCtx.Operation.Operation == ast.Subscription {
 		return next(ctx)
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, l.timeout, errRequestTimeout)

@@ -16,8 +16,12 @@ type Code string
 
 const (
 	BadInput Code = "BAD_USER_INPUT"
-	NotFound Code = "NOT_FOUND"
-	Conflict Code = "CONFLICT"
+	// BadRequest: the HTTP request is not a GraphQL request the server
+	// accepts (an empty or malformed body, a batch, a method or content
+	// type /query does not speak); the operation never ran.
+	BadRequest Code = "BAD_REQUEST"
+	NotFound   Code = "NOT_FOUND"
+	Conflict   Code = "CONFLICT"
 	// Timeout: the request took longer than the server's per-request limit.
 	Timeout Code = "TIMEOUT"
 	// Unauthenticated: the request has no valid API key and needs one.
