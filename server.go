@@ -259,7 +259,7 @@ func logAuthMode(ctx context.Context, log *slog.Logger, svc *service.Service) {
 	case svc.AuthMode() == service.AuthOff:
 		log.Warn("AUTHENTICATION IS OFF (-auth=off): anyone who can reach this server can read, train, predict and delete everything. For development only.")
 	case !required:
-		log.Warn("AUTHENTICATION IS OFF until the first API key exists (-auth=auto): anyone who can reach this server can do anything. Make a key with: mlgraph keys create --scope admin")
+		log.Warn("AUTHENTICATION IS OFF until the first API key exists (-auth=auto): anyone who can reach this server can do anything. Make a key with: go run . keys create --scope admin (or mlgraph keys create --scope admin with a built binary)")
 	default:
 		log.Info("authentication on: requests need an API key", "auth", svc.AuthMode())
 	}

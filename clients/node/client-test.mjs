@@ -1,57 +1,80 @@
-// A real client of mlgraph, as a frontend or script would use it: it
-// uploads a CSV (GraphQL multipart request), queues a training, follows
-// its progress over websocket (graphql-ws), then predicts (graphql-request).
-// It starts its own server on loopback unless MLGRAPH_URL is set, prints a
-// transcript, and exits non-zero on any failure. Bounded: 120 s at most.
+// A real client of mlgraph (mlgraph.mjs), as a frontend or script would
+// use it: it uploads a CSV (GraphQL multipart request), queues a training,
+// follows its progress over websocket (graphql-ws), then predicts
+// (graphql-request). It starts its own server on loopback unless
+// MLGRAPH_URL is set (MLGRAPH_KEY is then the key it sends), prints a
+// transcript, and exits non-zero on any failure. With --keys, the server
+// it starts has API keys: it makes one with `mlgraph keys create`, checks
+// that requests and a websocket without it are refused, and runs
+// everything with it. Bounded: 120 s at most.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphQLClient, gql } from 'graphql-request';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { gql } from 'graphql-request';
+import { connect } from './mlgraph.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (...args) => console.log(new Date().toISOString().slice(11, 23), ...args);
 const fail = (msg) => { throw new Error(msg); };
 const deadline = setTimeout(() => { console.error('client test timed out'); process.exit(1); }, 120_000);
 
+const withKeys = process.argv.includes('--keys');
+
 let server, work;
+// startServer returns the server's URL and the API key to send (if any).
 async function startServer() {
-  if (process.env.MLGRAPH_URL) return process.env.MLGRAPH_URL;
+  if (process.env.MLGRAPH_URL) return { url: process.env.MLGRAPH_URL, key: process.env.MLGRAPH_KEY };
   work = mkdtempSync(join(tmpdir(), 'mlgraph-node-'));
   const bin = join(work, 'mlgraph');
+  const db = join(work, 'client.db');
   execFileSync('go', ['build', '-o', bin, '.'], { cwd: repo, stdio: 'inherit' });
+  let key;
+  if (withKeys) {
+    key = execFileSync(bin, ['keys', 'create', '--scope', 'read,predict,train', '--name', 'node client', '-db', db], { encoding: 'utf8' }).trim();
+  }
   const port = 20000 + Math.floor(Math.random() * 20000);
-  server = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', join(work, 'client.db'), '-log-level', 'warn'], { stdio: 'inherit' });
+  server = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', db, '-log-level', 'warn'], { stdio: 'inherit' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${url}/healthz`)).ok) return url; } catch {}
+    try { if ((await fetch(`${url}/healthz`)).ok) return { url, key }; } catch {}
     await new Promise((r) => setTimeout(r, 100));
   }
   fail('server did not start');
 }
 
+// refusedWithoutKey checks that the server turns away a client with no
+// key, over HTTP (UNAUTHENTICATED) and over websocket (connection_init).
+async function refusedWithoutKey(base) {
+  const anonymous = connect({ url: base, key: '' });
+  try {
+    await anonymous.request(gql`{ datasets { totalCount } }`);
+    fail('a request without a key was answered');
+  } catch (err) {
+    const code = err.response?.errors?.[0]?.extensions?.code;
+    if (code !== 'UNAUTHENTICATED') throw err;
+  }
+  const closeCode = await anonymous.subscribe('subscription { trainingProgress(modelId: "1") { status } }', {}, () => {})
+    .then(() => 'completed', (err) => err.code ?? err.message);
+  await anonymous.dispose();
+  if (closeCode !== 4403) fail(`a websocket without a key was not closed with 4403: ${closeCode}`);
+  log('without a key: HTTP UNAUTHENTICATED, websocket closed with 4403');
+}
+
 async function main() {
-  const base = await startServer();
-  log('server', base);
-  const client = new GraphQLClient(`${base}/query`);
+  const { url: base, key } = await startServer();
+  log('server', base, key ? '(with an API key)' : '(no API key)');
+  if (withKeys) await refusedWithoutKey(base);
+  const client = connect({ url: base, key });
 
   // 1. Upload digits.csv with its split as a column, as a browser would send a file.
   const csv = readFileSync(join(repo, 'testdata', 'digits.csv'), 'utf8').trimEnd().split('\n');
   const split = readFileSync(join(repo, 'testdata', 'digits.split'), 'utf8').trimEnd().split('\n');
   const text = [csv[0] + ',split', ...csv.slice(1).map((line, i) => `${line},${split[i].trim()}`)].join('\n') + '\n';
-  const form = new FormData();
-  form.append('operations', JSON.stringify({
-    query: 'mutation($name: String!, $file: Upload!) { uploadDataset(name: $name, file: $file) { id rowCount columns { name } } }',
-    variables: { name: 'digits', file: null },
-  }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([text], { type: 'text/csv' }), 'digits.csv');
-  const uploaded = await (await fetch(`${base}/query`, { method: 'POST', body: form })).json();
-  if (uploaded.errors) fail(`upload: ${JSON.stringify(uploaded.errors)}`);
-  const dataset = uploaded.data.uploadDataset;
+  const { uploadDataset: dataset } = await client.upload(
+    'mutation($name: String!, $file: Upload!) { uploadDataset(name: $name, file: $file) { id rowCount columns { name } } }',
+    { name: 'digits' }, 'file', new Blob([text], { type: 'text/csv' }), 'digits.csv');
   log(`uploaded dataset ${dataset.id}: ${dataset.rowCount} rows, ${dataset.columns.length} columns`);
   if (dataset.rowCount !== 1797) fail('wrong row count');
 
@@ -68,28 +91,17 @@ async function main() {
   if (trainModel.status !== 'QUEUED') fail('trainModel did not queue');
 
   // 3. Follow it over websocket until it finishes.
-  const ws = createClient({ url: `${base.replace('http', 'ws')}/query`, webSocketImpl: WebSocket });
   const events = [];
-  await new Promise((resolve, reject) => {
-    ws.subscribe({
-      query: `subscription($id: ID!) { trainingProgress(modelId: $id) {
-        status error progress { fraction stage iteration loss etaSeconds } } }`,
-      variables: { id: trainModel.id },
-    }, {
-      next: ({ data, errors }) => {
-        if (errors) return reject(new Error(JSON.stringify(errors)));
-        const e = data.trainingProgress;
-        events.push(e);
-        const p = e.progress;
-        log(`event: ${e.status}` + (p ? ` ${(100 * p.fraction).toFixed(0)}% ${p.stage}` +
-          (p.iteration != null ? ` epoch ${p.iteration} loss ${p.loss.toFixed(4)}` : '') +
-          (p.etaSeconds != null ? ` eta ${p.etaSeconds.toFixed(1)} s` : '') : ''));
-      },
-      error: reject,
-      complete: resolve,
-    });
+  await client.subscribe(`subscription($id: ID!) { trainingProgress(modelId: $id) {
+      status error progress { fraction stage iteration loss etaSeconds } } }`,
+  { id: trainModel.id }, (data) => {
+    const e = data.trainingProgress;
+    events.push(e);
+    const p = e.progress;
+    log(`event: ${e.status}` + (p ? ` ${(100 * p.fraction).toFixed(0)}% ${p.stage}` +
+      (p.iteration != null ? ` epoch ${p.iteration} loss ${p.loss.toFixed(4)}` : '') +
+      (p.etaSeconds != null ? ` eta ${p.etaSeconds.toFixed(1)} s` : '') : ''));
   });
-  await ws.dispose();
   const last = events.at(-1);
   if (!last || last.status !== 'READY') fail(`training ended ${JSON.stringify(last)}`);
   if (!events.some((e) => e.progress && e.progress.stage === 'fitting')) fail('no fitting progress seen');
@@ -106,6 +118,7 @@ async function main() {
   const best = out.probabilities.reduce((a, b) => (b.probability > a.probability ? b : a));
   log(`prediction ${predict.id}: label ${out.label} (p = ${best.probability.toFixed(4)})`);
   if (out.label !== '0') fail('the first digit should be a 0');
+  await client.dispose();
   log('client test passed');
 }
 
