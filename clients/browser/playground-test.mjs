@@ -106,6 +106,15 @@ async function main() {
   if (!hint.includes('Bearer <your key>')) fail(`the headers editor shows ${JSON.stringify(hint)}`);
   if (!(await page.locator('.graphiql-logo').innerText()).includes('/query')) fail('the page does not show the endpoint');
   log('GraphiQL rendered; the Headers tab open with', hint.replace(/\s+/g, ' '));
+  // The schema came through introspection: the docs list the root types.
+  const docsButton = page.locator('.graphiql-sidebar button[aria-label*="Documentation Explorer"]');
+  await docsButton.click();
+  const docs = page.locator('.graphiql-doc-explorer');
+  await docs.getByText('Subscription').first().waitFor({ timeout: 30_000 });
+  const rootTypes = (await docs.innerText()).match(/\b(Query|Mutation|Subscription)\b/g) ?? [];
+  if (new Set(rootTypes).size !== 3) fail(`the docs show ${JSON.stringify(await docs.innerText())}`);
+  await docsButton.click();
+  log('schema loaded: the docs list Query, Mutation and Subscription');
 
   const responseText = () => response.innerText();
   async function waitForResponse(test, what, timeout = 30_000) {
