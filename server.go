@@ -24,13 +24,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mlgraph/graph"
 	"mlgraph/internal/apperr"
 	"mlgraph/internal/bytesize"
 	"mlgraph/internal/httpx"
+	"mlgraph/internal/playground"
 	"mlgraph/internal/telemetry"
 	"mlgraph/service"
 	"mlgraph/store"
@@ -437,7 +437,10 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	mux := http.NewServeMux()
 	mux.Handle("/query", authenticate(graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
 		graph.WithWebsocketOrigins(httpx.WebsocketOriginPatterns(o.corsOrigins)))))
-	mux.Handle("GET /{$}", playground.Handler("mlgraph", "/query"))
+	// The playground (GraphiQL), embedded: it loads nothing from elsewhere.
+	page := playground.Handler()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET "+playground.AssetsPath, page)
 	mux.Handle("GET /models/{id}/report.svg", authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := graph.HasScope(r.Context(), svc, service.ScopeRead); err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
