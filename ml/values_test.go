@@ -149,3 +149,61 @@ func TestStatisticsNearTheBound(t *testing.T) {
 		t.Errorf("summary with +Inf: %+v", s)
 	}
 }
+
+// TestMetricsNearTheBound: regression metrics and their summaries over
+// folds sum squares scaled, so that errors too large to square stay
+// finite, while ordinary errors give the unscaled figures to the bit.
+func TestMetricsNearTheBound(t *testing.T) {
+	m := RegressionMetrics([]float64{1e154, -1e154, 0, 5e153}, []float64{0, 0, 1e153, 5e153})
+	// Errors 1e154, -1e154, -1e153, 0: mean square (2.01e308)/4.
+	if m.MSE == nil || relDiff(*m.MSE, 2.01e308/4) > 1e-12 || relDiff(*m.RMSE, math.Sqrt(2.01e308/4)) > 1e-12 {
+		t.Errorf("mse %v rmse %v", *m.MSE, *m.RMSE)
+	}
+	if m.R2 == nil || math.IsNaN(*m.R2) || math.IsInf(*m.R2, 0) {
+		t.Errorf("r2 %v", *m.R2)
+	}
+	y, p := []float64{3, -0.5, 2, 7}, []float64{2.5, 0.0, 2, 8}
+	if got := MeanSquaredError(y, p); got != (0.25+0.25+0+1)/4 {
+		t.Errorf("ordinary mse %v", got)
+	}
+	mean, std := SummarizeMetrics([]*Metrics{{MSE: ptr(1e300)}, {MSE: ptr(3e300)}})
+	if relDiff(*mean.MSE, 2e300) > 1e-12 || relDiff(*std.MSE, 1e300) > 1e-12 {
+		t.Errorf("summary of mse 1e300 and 3e300: mean %v std %v", *mean.MSE, *std.MSE)
+	}
+}
+
+// TestSamplingShapNearTheBound: sampled Shapley values of predictions near
+// ±1e150 stay finite (their squares, for the variances that share the
+// efficiency gap, are summed scaled) and add up to the prediction.
+func TestSamplingShapNearTheBound(t *testing.T) {
+	n := 40
+	a, b, y := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		a[i], b[i] = float64(i%5), float64(i%7)
+		y[i] = []float64{1e150, -1e150, 3, -9e149}[i%4]
+	}
+	features := []*Column{NewNumeric("a", a), NewNumeric("b", b)}
+	m, err := Train(context.Background(), TrainConfig{Algorithm: "KNN"}, features, NewNumeric("y", y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := m.Explain(context.Background(), features, features, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range ex {
+		if e.Method != ExplainSamplingSHAP {
+			t.Fatalf("method %s", e.Method)
+		}
+		sum := e.Baseline
+		for _, c := range e.Contributions {
+			if math.IsNaN(c.Contribution) || math.IsInf(c.Contribution, 0) {
+				t.Fatalf("row %d: contribution %v", i, c.Contribution)
+			}
+			sum += c.Contribution
+		}
+		if math.Abs(sum-e.Prediction) > 1e-9*1e150 {
+			t.Errorf("row %d: baseline + contributions %v, prediction %v", i, sum, e.Prediction)
+		}
+	}
+}
