@@ -269,3 +269,67 @@ func checkFinite(t *testing.T, what string, body []byte) {
 	}
 	walk(out.Data)
 }
+
+// TestRecordsGiveEveryFeature: a record that omits a feature is
+// BAD_USER_INPUT naming the missing ones; an explicit null is a missing
+// value, imputed as in training (as packed's NaN is).
+func TestRecordsGiveEveryFeature(t *testing.T) {
+	srv := newServer(t)
+	ds := srv.createDataset("small", "a,b,c,y\n1,2,red,3\n2,1,blue,3.5\n3,4,red,7\n4,3,blue,7.5\n5,6,red,11\n6,5,blue,11.5\n")
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "y", "algorithm": "LINEAR_REGRESSION", "split": map[string]any{"method": "NONE"}})
+	in := func(records ...any) map[string]any {
+		return map[string]any{"input": map[string]any{"modelId": m.ID, "records": records, "save": false}}
+	}
+	srv.mustFail(predictMutation, in(map[string]any{"a": 1, "b": 2, "c": "red"}, map[string]any{"b": 2}), "BAD_USER_INPUT", "row 2", `"a", "c"`, "null")
+	srv.mustFail(predictMutation, in(map[string]any{"a": 1, "b": 2, "y": 3}), "BAD_USER_INPUT", "row 1", `feature "c"`)
+	var nulls, packed struct {
+		Predict struct{ Values []float64 }
+	}
+	srv.mustDo(`mutation($input: PredictInput!) { predict(input: $input) { values } }`, in(map[string]any{"a": 2, "b": nil, "c": nil}), &nulls)
+	srv.mustDo(`mutation($input: PredictInput!) { predict(input: $input) { values } }`, map[string]any{"input": map[string]any{
+		"modelId": m.ID, "csv": "2,,\n", "save": false}}, &packed)
+	if len(nulls.Predict.Values) != 1 || nulls.Predict.Values[0] != packed.Predict.Values[0] {
+		t.Errorf("nulls predict %v, empty csv cells %v", nulls.Predict.Values, packed.Predict.Values)
+	}
+}
+
+// TestClassificationNeedsClassLabels: classification on a numeric target
+// with fractional values is BAD_USER_INPUT when training is asked for,
+// before any model is queued, with a hint to use regression; integer
+// labels (1..10) are classes as before.
+func TestClassificationNeedsClassLabels(t *testing.T) {
+	srv := newServer(t)
+	var csv strings.Builder
+	csv.WriteString("x,score,grade\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "%d,%g,%d\n", i, float64(i)*0.37+1, i%10+1)
+	}
+	ds := srv.createDataset("scores", csv.String())
+	const train = `mutation($input: TrainModelInput!, $wait: Boolean) { trainModel(input: $input, wait: $wait) { id status } }`
+	for _, c := range []map[string]any{
+		{"algorithm": "LOGISTIC_REGRESSION"},
+		{"algorithm": "NAIVE_BAYES"},
+		{"algorithm": "RANDOM_FOREST", "task": "CLASSIFICATION"},
+	} {
+		c["datasetId"], c["target"], c["features"] = ds.ID, "score", []string{"x"}
+		for _, wait := range []bool{false, true} {
+			srv.mustFail(train, map[string]any{"input": c, "wait": wait}, "BAD_USER_INPUT", `"score"`, "row 2", "1.37", "REGRESSION")
+		}
+	}
+	srv.mustFail(`mutation($input: CompareModelsInput!) { compareModels(input: $input) { complete } }`, map[string]any{"input": map[string]any{
+		"datasetId": ds.ID, "target": "score", "features": []string{"x"}, "algorithms": []string{"LOGISTIC_REGRESSION", "KNN"}, "task": "CLASSIFICATION"}},
+		"BAD_USER_INPUT", `"score"`, "REGRESSION")
+	var models struct{ Models struct{ TotalCount int } }
+	srv.mustDo(`{ models { totalCount } }`, nil, &models)
+	if models.Models.TotalCount != 0 {
+		t.Errorf("%d models made", models.Models.TotalCount)
+	}
+	m := srv.train(map[string]any{"datasetId": ds.ID, "target": "grade", "features": []string{"x"}, "algorithm": "LOGISTIC_REGRESSION"})
+	if m.Status != "READY" || m.Task != "CLASSIFICATION" || len(m.Classes) != 10 {
+		t.Errorf("classification on 1..10: %s %s %v", m.Status, m.Task, m.Classes)
+	}
+	// The same target trains as regression.
+	if r := srv.train(map[string]any{"datasetId": ds.ID, "target": "score", "features": []string{"x"}, "algorithm": "RANDOM_FOREST"}); r.Status != "READY" || r.Task != "REGRESSION" {
+		t.Errorf("regression on score: %s %s", r.Status, r.Task)
+	}
+}
