@@ -491,10 +491,12 @@ func TestPredictCSV(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ csv, fragment string }{
-		{"1.5,red,extra\n", "csv row 1 has 3 values; the model expects 2 features"},
-		{"1.5,red\n2\n", "csv row 2 has 1 values"},
-		{"abc,red\n", `csv row 1, x: "abc" is not a finite number`},
-		{"1e400,red\n", "not a finite number"},
+		{"1.5,red,extra\n", "csv: row 1 has 3 values; the model expects 2 features"},
+		{"1.5,red\n2\n", "csv: row 2 has 1 values"},
+		{"1.5,red\n\n2\n", "csv: row 2 (line 3) has 1 values"},
+		{"abc,red\n", `csv: row 1, column "x": "abc" is not a number`},
+		{"1e400,red\n", `row 1, column "x": "1e400" is not a finite number within ±1e+150`},
+		{"1,red\n2e150,red\n", `row 2, column "x": "2e150" is not a finite number within ±1e+150`},
 		{"NaN,red\n", "not a finite number"},
 		{"", "no rows to predict"},
 		{"\n\n", "no rows to predict"},
@@ -549,7 +551,8 @@ func TestPredictPacked(t *testing.T) {
 	for _, tc := range []struct{ packed, fragment string }{
 		{"not base64!", "packed: not base64"},
 		{base64.StdEncoding.EncodeToString(make([]byte, 24)), "24 bytes is not a whole number of rows of 4 float64 features"},
-		{pack([][]float64{{1, math.Inf(1), 1, 1}}), "packed: row 1, sepal_width_cm is infinite"},
+		{pack([][]float64{{1, math.Inf(1), 1, 1}}), `row 1, column "sepal_width_cm": +Inf is not a finite number within ±1e+150`},
+		{pack([][]float64{{1, 1, 1, 1}, {1, 1, -1e151, 1}}), `row 2, column "petal_length_cm": -1e+151 is not a finite number`},
 		{"", "no rows to predict"},
 	} {
 		srv.mustFail(q, map[string]any{"input": map[string]any{"modelId": m.ID, "packed": tc.packed}}, "BAD_USER_INPUT", tc.fragment)

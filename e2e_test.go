@@ -573,14 +573,18 @@ func TestBinaryClassificationAndMissingValues(t *testing.T) {
 	p := srv.predict(map[string]any{"modelId": m.ID, "records": []map[string]any{
 		{"age": 30, "plan": "basic", "spend": 20},
 		{"age": nil, "plan": "enterprise", "spend": "25"}, // missing age, unseen plan
-		{"plan": "pro"},
+		{"age": nil, "plan": "pro", "spend": nil},
 	}})
 	if len(p.Outputs) != 3 || *p.Outputs[0].Label != "yes" {
 		t.Fatalf("outputs = %+v; want 3 rows, the first 'yes'", p.Outputs)
 	}
 	if _, ok := p.Inputs[2]["spend"]; !ok || p.Inputs[2]["spend"] != nil {
-		t.Errorf("absent values are saved as null: %v", p.Inputs[2])
+		t.Errorf("null values are saved as null: %v", p.Inputs[2])
 	}
+	// Only null is missing: a record that omits features is refused,
+	// naming them.
+	srv.mustFail(predictMutation, map[string]any{"input": map[string]any{"modelId": m.ID, "records": []map[string]any{
+		{"age": 30, "plan": "basic", "spend": 20}, {"plan": "pro"}}}}, "BAD_USER_INPUT", "row 2", `"age", "spend"`)
 	srv.mustFail(predictMutation, map[string]any{"input": map[string]any{"modelId": m.ID, "rows": [][]float64{{30, 1, 20}}}},
 		"BAD_USER_INPUT", `feature "plan" is categorical`)
 }
@@ -707,7 +711,8 @@ func TestErrors(t *testing.T) {
 		{"empty CSV", createDatasetMutation, map[string]any{"name": "e", "csv": ""}, "BAD_USER_INPUT", nil},
 		{"header only", createDatasetMutation, map[string]any{"name": "h", "csv": "a,b\n"}, "BAD_USER_INPUT", []string{"no data rows"}},
 		{"duplicate column", createDatasetMutation, map[string]any{"name": "d", "csv": "a,a\n1,2\n"}, "BAD_USER_INPUT", []string{`"a"`}},
-		{"infinite number", createDatasetMutation, map[string]any{"name": "i", "csv": "a,b\n1,2\n3,inf\n"}, "BAD_USER_INPUT", []string{"row 2", `"b"`}},
+		{"infinite number", createDatasetMutation, map[string]any{"name": "i", "csv": "a,b\n1,2\n3,inf\n"}, "BAD_USER_INPUT", []string{"row 2", `"b"`, "±1e+150"}},
+		{"number beyond the bound", createDatasetMutation, map[string]any{"name": "i", "csv": "a,b\n1,2\n3,1.5e154\n"}, "BAD_USER_INPUT", []string{"row 2", `column "b"`, "1.5e154", "±1e+150"}},
 		{"empty name", createDatasetMutation, map[string]any{"name": " ", "csv": "a\n1\n"}, "BAD_USER_INPUT", []string{"name"}},
 		{"train on unknown dataset", train, map[string]any{"input": map[string]any{"datasetId": "999", "target": "t", "algorithm": "LINEAR_REGRESSION"}}, "NOT_FOUND", []string{"dataset"}},
 		{"unknown target", train, trainInput(map[string]any{"target": "nope"}), "BAD_USER_INPUT", []string{`"nope"`, "target"}},
@@ -724,15 +729,15 @@ func TestErrors(t *testing.T) {
 		{"custom split on a bad column", train, trainInput(map[string]any{"features": []string{"petal_width_cm"}, "split": map[string]any{"method": "CUSTOM", "column": "sepal_length_cm"}}), "BAD_USER_INPUT", []string{"train"}},
 		{"unknown algorithm", train, trainInput(map[string]any{"algorithm": "MAGIC"}), "GRAPHQL_VALIDATION_FAILED", []string{"MAGIC"}},
 		{"predict with unknown model", predictMutation, map[string]any{"input": map[string]any{"modelId": "999", "rows": [][]float64{{1}}}}, "NOT_FOUND", []string{"model"}},
-		{"wrong row width", predictMutation, predict(map[string]any{"rows": [][]float64{{1, 2, 3, 4}, {1, 2}}}), "BAD_USER_INPUT", []string{"rows[1]", "4 features"}},
+		{"wrong row width", predictMutation, predict(map[string]any{"rows": [][]float64{{1, 2, 3, 4}, {1, 2}}}), "BAD_USER_INPUT", []string{"row 2", "4 features"}},
 		{"rows and records", predictMutation, predict(map[string]any{"rows": [][]float64{{1, 2, 3, 4}}, "records": []any{map[string]any{}}}), "BAD_USER_INPUT", []string{"exactly one"}},
 		{"neither rows nor records", predictMutation, predict(map[string]any{}), "BAD_USER_INPUT", []string{"exactly one"}},
 		{"no rows", predictMutation, predict(map[string]any{"rows": [][]float64{}}), "BAD_USER_INPUT", []string{"no rows"}},
-		{"non-finite value", predictMutation, predict(map[string]any{"records": []any{map[string]any{"sepal_length_cm": "Infinity"}}}), "BAD_USER_INPUT", []string{"records[0].sepal_length_cm", "finite"}},
+		{"non-finite value", predictMutation, predict(map[string]any{"records": []any{map[string]any{"sepal_length_cm": "Infinity"}}}), "BAD_USER_INPUT", []string{"row 1", `column "sepal_length_cm"`, "finite"}},
 		{"number out of range", predictMutation, predict(map[string]any{"records": []any{map[string]any{"sepal_length_cm": json.Number("1e999")}}}), "BAD_USER_INPUT", []string{"sepal_length_cm"}},
-		{"text for a number", predictMutation, predict(map[string]any{"records": []any{map[string]any{"petal_width_cm": "wide"}}}), "BAD_USER_INPUT", []string{"records[0].petal_width_cm", "number"}},
+		{"text for a number", predictMutation, predict(map[string]any{"records": []any{map[string]any{"petal_width_cm": "wide"}}}), "BAD_USER_INPUT", []string{"row 1", `column "petal_width_cm"`, "number"}},
 		{"unknown record field", predictMutation, predict(map[string]any{"records": []any{map[string]any{"colour": "red"}}}), "BAD_USER_INPUT", []string{`"colour"`}},
-		{"record not an object", predictMutation, predict(map[string]any{"records": []any{42}}), "BAD_USER_INPUT", []string{"records[0]"}},
+		{"record not an object", predictMutation, predict(map[string]any{"records": []any{42}}), "BAD_USER_INPUT", []string{"row 1", "object"}},
 		{"wrong variable type", predictMutation, predict(map[string]any{"rows": [][]any{{"a", 1, 2, 3}}}), "GRAPHQL_VALIDATION_FAILED", []string{"Float"}},
 		{"name too long", createDatasetMutation, map[string]any{"name": strings.Repeat("é", 201), "csv": "a\n1\n"}, "BAD_USER_INPUT", []string{"name", "200"}},
 		{"BOM and header only", createDatasetMutation, map[string]any{"name": "b", "csv": "\ufeffa,b\n"}, "BAD_USER_INPUT", []string{"no data rows"}},

@@ -2400,8 +2400,8 @@ type Mutation {
   """
   Predict with a READY model. Give exactly one of ` + "`" + `rows` + "`" + ` (feature vectors in
   the order of ` + "`" + `Model.features` + "`" + `, numeric features only), ` + "`" + `records` + "`" + ` (objects
-  of feature name to value; strings for categorical features; a missing or
-  null value is imputed as in training), ` + "`" + `csv` + "`" + ` or ` + "`" + `packed` + "`" + ` (the compact
+  of feature name to value, every feature in each; strings for categorical
+  features; a null value is imputed as in training), ` + "`" + `csv` + "`" + ` or ` + "`" + `packed` + "`" + ` (the compact
   forms for many rows). The prediction is saved unless ` + "`" + `save` + "`" + ` is false.
   """
   predict(input: PredictInput!): Prediction! @auth(scope: PREDICT)
@@ -17124,13 +17124,13 @@ func (ec *executionContext) marshalNFeatureImportance2mlgraphᚋmlᚐFeatureImpo
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := model.UnmarshalFiniteFloat(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalFloatContext(v)
+	res := model.MarshalFiniteFloat(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
@@ -17348,7 +17348,7 @@ func (ec *executionContext) marshalNIntercept2mlgraphᚋgraphᚋmodelᚐIntercep
 }
 
 func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
-	res, err := graphql.UnmarshalAny(v)
+	res, err := model.UnmarshalFiniteJSON(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -17358,11 +17358,11 @@ func (ec *executionContext) marshalNJSON2interface(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 	_ = sel
-	res := graphql.MarshalAny(v)
+	res := model.MarshalFiniteJSON(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "JSON!")
 	}
-	return res
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalNJSON2ᚕinterfaceᚄ(ctx context.Context, v any) ([]any, error) {
@@ -18343,7 +18343,7 @@ func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v an
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := model.UnmarshalFiniteFloat(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -18352,7 +18352,7 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 		return graphql.Null
 	}
 	_ = sel
-	res := graphql.MarshalFloatContext(*v)
+	res := model.MarshalFiniteFloat(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
@@ -18477,7 +18477,7 @@ func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any)
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalAny(v)
+	res, err := model.UnmarshalFiniteJSON(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -18486,9 +18486,8 @@ func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 	_ = sel
-	_ = ctx
-	res := graphql.MarshalAny(v)
-	return res
+	res := model.MarshalFiniteJSON(v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOJSON2ᚕinterfaceᚄ(ctx context.Context, v any) ([]any, error) {

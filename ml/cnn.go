@@ -705,7 +705,7 @@ func (m *CNN) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 	}
 	for i, v := range y {
 		if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-			return fmt.Errorf("fit CNN: row %d has class %v outside 0..%d", i, v, nClasses-1)
+			return fmt.Errorf("fit CNN: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 		}
 	}
 	h, w, c, err := m.imageShape(p)

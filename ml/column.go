@@ -198,7 +198,10 @@ func (c *Column) As(t ColumnType) (*Column, error) {
 			if !parsed[code] {
 				v, ok := parseLevel(c.Levels[code])
 				if !ok {
-					return nil, inputErrorf("column %q cannot be NUMERIC: row %d holds %q, which is not a finite number", c.Name, i, c.Levels[code])
+					return nil, inputErrorf("column %q cannot be NUMERIC: %s holds %q, which is not a finite number", c.Name, RowName(i), c.Levels[code])
+				}
+				if v == v && !Usable(v) { // "NaN" is missing
+					return nil, ValueError(RowName(i), c.Name, c.Levels[code])
 				}
 				values[code], parsed[code] = v, true
 			}
@@ -234,7 +237,7 @@ func (c *Column) validate() error {
 	case Categorical, Text:
 		for i, code := range c.Codes {
 			if code < -1 || int(code) >= len(c.Levels) {
-				return inputErrorf("column %q: row %d has code %d outside its %d levels", c.Name, i, code, len(c.Levels))
+				return inputErrorf("column %q: %s has code %d outside its %d levels", c.Name, RowName(i), code, len(c.Levels))
 			}
 		}
 		return nil
@@ -455,7 +458,7 @@ func (c *Column) unmarshalCodes(t ColumnType, n64 uint64, rest []byte) error {
 	for i := range codes {
 		code := int32(binary.LittleEndian.Uint32(rest[4*i:]))
 		if code < -1 || int64(code) >= int64(nLevels) {
-			return fmt.Errorf("unmarshal column: row %d has code %d outside its %d levels", i, code, nLevels)
+			return fmt.Errorf("unmarshal column: %s has code %d outside its %d levels", RowName(i), code, nLevels)
 		}
 		codes[i] = code
 	}

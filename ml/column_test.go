@@ -135,7 +135,7 @@ func TestTextColumn(t *testing.T) {
 		t.Error(err)
 	}
 	bad := NewText("t", []int32{2}, []string{"a", "b"})
-	wantInputError(t, bad.validate(), `"t"`, "row 0", "code 2")
+	wantInputError(t, bad.validate(), `"t"`, "row 1", "code 2")
 	cat := NewStringColumn("c", Categorical, []string{"x", "y", "x"})
 	if cat.Type != Categorical || !slices.Equal(cat.Codes, []int32{0, 1, 0}) {
 		t.Errorf("categorical from strings: %+v", cat)
@@ -180,9 +180,13 @@ func TestColumnAs(t *testing.T) {
 	if !slices.EqualFunc(parsed.Num, want, func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }) {
 		t.Errorf("CATEGORICAL→NUMERIC: %v, want %v", parsed.Num, want)
 	}
-	for _, level := range []string{"twelve", "1_000", "0x10", "inf", "1e400", ""} {
+	for _, level := range []string{"twelve", "1_000", "0x10", "inf", "1e400", "", "1.5e150", "-2e150"} {
 		_, err := NewText("words", []int32{0, 0, 1}, []string{"4", level}).As(Numeric)
-		wantInputError(t, err, `"words"`, "row 2", strconv.Quote(level))
+		wantInputError(t, err, `"words"`, "row 3", strconv.Quote(level), "finite number")
+	}
+	// The bound itself is a number like any other.
+	if got, err := NewText("words", []int32{0, 1}, []string{"1e150", "-1e150"}).As(Numeric); err != nil || got.Num[0] != 1e150 || got.Num[1] != -1e150 {
+		t.Errorf("±1e150 as NUMERIC: %v, %v", got, err)
 	}
 	_, err = num.As("DATE")
 	wantInputError(t, err, `"n"`, "DATE")

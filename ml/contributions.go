@@ -553,10 +553,17 @@ func (e *explainer) exactLinear(x []float64) []float64 {
 
 // sampling estimates the Shapley values of output k at the design row x
 // (prediction fx) by antithetic permutation sampling, and the variance of
-// each estimate. See Explain.
+// each estimate, up to a factor common to all (which shareGap's shares do
+// not see): the squares are summed scaled (see squareSafeScale), lest
+// predictions near ±MaxAbsValue overflow them. See Explain.
 func (e *explainer) sampling(ctx context.Context, x []float64, fx float64, k int, rng *rand.Rand) (phi, variance []float64, err error) {
 	p := len(e.groups)
 	nz, d := e.z.Dims()
+	big := math.Abs(fx)
+	for b := range nz {
+		big = max(big, math.Abs(e.fz.At(b, k)))
+	}
+	scale := squareSafeScale(big)
 	refs := shapleyReferences(p, nz, rng)
 	// A walk visits p+1 rows: z, p−1 hybrids and x; z's and x's
 	// predictions are known.
@@ -624,6 +631,7 @@ func (e *explainer) sampling(ctx context.Context, x []float64, fx float64, k int
 			for f, v := range delta {
 				u := v / 2 // the pair's estimate
 				total[f] += u
+				u *= scale
 				totalSq[f] += u * u
 			}
 		}
@@ -632,7 +640,8 @@ func (e *explainer) sampling(ctx context.Context, x []float64, fx float64, k int
 	phi, variance = make([]float64, p), make([]float64, p)
 	for f := range p {
 		phi[f] = total[f] / pairs
-		variance[f] = max(0, totalSq[f]/pairs-phi[f]*phi[f]) / pairs
+		scaled := phi[f] * scale
+		variance[f] = max(0, totalSq[f]/pairs-scaled*scaled) / pairs
 	}
 	return phi, variance, nil
 }

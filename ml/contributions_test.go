@@ -643,7 +643,7 @@ func TestExplainInputErrors(t *testing.T) {
 	inf := leadingRows(features, 10)
 	inf[0].Num[3] = math.Inf(1)
 	_, err = m.Explain(ctx, features, inf, 0)
-	wantInputError(t, err, "background sample", `"a"`, "row 3")
+	wantInputError(t, err, "background sample", `"a"`, "row 4")
 
 	ex, err := m.Explain(ctx, leadingRows(features, 0), bg, 0)
 	if err != nil || len(ex) != 0 {

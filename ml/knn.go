@@ -116,7 +116,7 @@ func (m *KNN) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 		}
 		for i, v := range y {
 			if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-				return fmt.Errorf("fit knn: row %d has class %v outside 0..%d", i, v, nClasses-1)
+				return fmt.Errorf("fit knn: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 			}
 		}
 	default:
@@ -468,7 +468,7 @@ func (m *KNN) checkShape(inputs int, task Task, nClasses int) error {
 	if task == Classification {
 		for i, v := range m.Y {
 			if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-				return fmt.Errorf("knn training row %d has class %v outside 0..%d", i, v, nClasses-1)
+				return fmt.Errorf("knn training %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 			}
 		}
 	}

@@ -112,7 +112,7 @@ func (m *LogisticRegression) Fit(ctx context.Context, x *mat.Dense, y []float64,
 	labels := make([]int, n)
 	for i, v := range y {
 		if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-			return fmt.Errorf("fit logistic regression: row %d has class %v outside 0..%d", i, v, nClasses-1)
+			return fmt.Errorf("fit logistic regression: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 		}
 		labels[i] = int(v)
 	}

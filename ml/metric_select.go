@@ -106,17 +106,27 @@ func SummarizeMetrics(reports []*Metrics) (mean, std *Metrics) {
 		mu, sd := meanStd(values)
 		*mi.field(mean), *mi.field(std) = &mu, &sd
 	}
+	mean.DropNonFinite()
+	std.DropNonFinite()
 	return mean, std
 }
 
-// meanStd returns the mean and population standard deviation of values.
+// meanStd returns the mean and population standard deviation of values,
+// finite values (see Metrics.DropNonFinite), whose squares may overflow
+// all the same (a mean squared error of errors near ±MaxAbsValue): they
+// are summed scaled (see squareSafeScale), as is the mean.
 func meanStd(values []float64) (mean, std float64) {
+	big := 0.0
 	for _, v := range values {
-		mean += v
+		big = max(big, math.Abs(v))
+	}
+	s := squareSafeScale(big)
+	for _, v := range values {
+		mean += v * s
 	}
 	mean /= float64(len(values))
 	for _, v := range values {
-		std += (v - mean) * (v - mean)
+		std += (v*s - mean) * (v*s - mean)
 	}
-	return mean, math.Sqrt(std / float64(len(values)))
+	return mean / s, math.Sqrt(std/float64(len(values))) / s
 }

@@ -47,9 +47,9 @@ func RegressionMetrics(yTrue, yPred []float64) *Metrics {
 	if len(yTrue) == 0 {
 		return m
 	}
-	mse := MeanSquaredError(yTrue, yPred)
-	m.MSE = &mse
-	m.RMSE = ptr(math.Sqrt(mse))
+	ms, scale := scaledMeanSquare(yTrue, yPred)
+	m.MSE = ptr(ms / scale / scale)
+	m.RMSE = ptr(math.Sqrt(ms) / scale)
 	m.MAE = ptr(MeanAbsoluteError(yTrue, yPred))
 	if len(yTrue) >= 2 {
 		m.R2 = ptr(R2Score(yTrue, yPred))
@@ -59,12 +59,24 @@ func RegressionMetrics(yTrue, yPred []float64) *Metrics {
 
 // MeanSquaredError is (1/n)·Σ(yᵢ − ŷᵢ)².
 func MeanSquaredError(yTrue, yPred []float64) float64 {
-	s := 0.0
+	ms, scale := scaledMeanSquare(yTrue, yPred)
+	return ms / scale / scale
+}
+
+// scaledMeanSquare returns (1/n)·Σ((yᵢ − ŷᵢ)·scale)² and the scale (see
+// squareSafeScale) that keeps the sum from overflowing for errors near
+// ±MaxAbsValue: 1 for ordinary errors.
+func scaledMeanSquare(yTrue, yPred []float64) (ms, scale float64) {
+	big := 0.0
 	for i, y := range yTrue {
-		d := y - yPred[i]
-		s += d * d
+		big = max(big, math.Abs(y-yPred[i]))
 	}
-	return s / float64(len(yTrue))
+	scale = squareSafeScale(big)
+	for i, y := range yTrue {
+		d := (y - yPred[i]) * scale
+		ms += d * d
+	}
+	return ms / float64(len(yTrue)), scale
 }
 
 // MeanAbsoluteError is (1/n)·Σ|yᵢ − ŷᵢ|.
@@ -85,9 +97,16 @@ func R2Score(yTrue, yPred []float64) float64 {
 		mean += y
 	}
 	mean /= float64(len(yTrue))
+	// Sums of squares scaled (see squareSafeScale), which leaves their
+	// ratio as it is.
+	big := 0.0
+	for i, y := range yTrue {
+		big = max(big, math.Abs(y-yPred[i]), math.Abs(y-mean))
+	}
+	s := squareSafeScale(big)
 	var ssRes, ssTot float64
 	for i, y := range yTrue {
-		r, d := y-yPred[i], y-mean
+		r, d := (y-yPred[i])*s, (y-mean)*s
 		ssRes += r * r
 		ssTot += d * d
 	}

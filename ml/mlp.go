@@ -276,7 +276,7 @@ func (m *MLP) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 	if task == Classification {
 		for i, v := range y {
 			if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-				return fmt.Errorf("fit MLP: row %d has class %v outside 0..%d", i, v, nClasses-1)
+				return fmt.Errorf("fit MLP: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 			}
 		}
 	}

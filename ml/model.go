@@ -128,15 +128,8 @@ func Train(ctx context.Context, cfg TrainConfig, features []*Column, target *Col
 		// Check features here, where row numbers still refer to the
 		// caller's rows. With every row kept, the Preprocessor's own
 		// check (fitNumeric) names the same rows, for no extra pass.
-		for _, col := range features {
-			if col.Type != Numeric {
-				continue
-			}
-			for _, i := range rows {
-				if v := col.Num[i]; !math.IsNaN(v) && !usable(v) {
-					return nil, unusableValue("feature", col.Name, i, v)
-				}
-			}
+		if err := CheckUsable(features, rows); err != nil {
+			return nil, err
 		}
 		taken := make([]*Column, len(features))
 		for j, col := range features {
@@ -271,8 +264,8 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 		}
 		for a, i := range rows {
 			v := target.Num[i]
-			if !usable(v) {
-				return nil, nil, unusableValue("target", target.Name, i, v)
+			if !Usable(v) {
+				return nil, nil, ValueError(RowName(i), target.Name, v)
 			}
 			y[a] = v
 		}
@@ -304,13 +297,12 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 		return y, classes, nil
 	}
 
-	var values []float64
-	for _, i := range rows {
-		v := target.Num[i]
-		if math.IsInf(v, 0) {
-			return nil, nil, inputErrorf("target column %q: row %d is %v; values must be finite", target.Name, i, v)
-		}
-		values = append(values, v+0) // +0 turns −0 into 0
+	if err := CheckClassLabels(target, rows); err != nil {
+		return nil, nil, err
+	}
+	values := make([]float64, len(rows))
+	for a, i := range rows {
+		values[a] = target.Num[i] + 0 // +0 turns −0 into 0
 	}
 	distinct := slices.Compact(slices.Sorted(slices.Values(values)))
 	classes = make([]string, len(distinct))
@@ -325,6 +317,35 @@ func encodeTarget(target *Column, rows []int, task Task) (y []float64, classes [
 		y[a] = float64(k)
 	}
 	return y, classes, nil
+}
+
+// CheckClassLabels returns an *InputError unless the numeric target's
+// values in rows (0-based, ascending; nil for all), missing ones aside, can
+// be class labels: usable integers, such as 0/1 or 1..10. A fractional
+// value means a continuous target, which classification would turn into as
+// many classes as values (scikit-learn refuses it too: "Unknown label
+// type: continuous").
+func CheckClassLabels(target *Column, rows []int) error {
+	if rows == nil {
+		rows = make([]int, target.Len())
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	for _, i := range rows {
+		v := target.Num[i]
+		if math.IsNaN(v) {
+			continue
+		}
+		if !Usable(v) {
+			return ValueError(RowName(i), target.Name, v)
+		}
+		if v != math.Trunc(v) {
+			return inputErrorf("classification needs class labels, but target column %q holds fractional numbers (%s is %v): "+
+				"it is a continuous target, for task REGRESSION or a regression algorithm such as LINEAR_REGRESSION", target.Name, RowName(i), v)
+		}
+	}
+	return nil
 }
 
 func checkClassCount(target string, classes []string) error {
@@ -446,8 +467,8 @@ func (m *Model) EvaluateOutput(features []*Column, target *Column, out *Output) 
 	if m.Task == Regression {
 		yTrue, yPred := make([]float64, len(rows)), make([]float64, len(rows))
 		for a, i := range rows {
-			if math.IsInf(target.Num[i], 0) {
-				return nil, inputErrorf("target column %q: row %d is %v; values must be finite", target.Name, i, target.Num[i])
+			if v := target.Num[i]; !Usable(v) {
+				return nil, ValueError(RowName(i), target.Name, v)
 			}
 			yTrue[a], yPred[a] = target.Num[i], out.Values[i]
 		}

@@ -40,9 +40,9 @@ func TestTrainErrors(t *testing.T) {
 			NewNumeric("y", []float64{1, 2, 3, 4}), []string{"no feature columns"}},
 		{"infinite feature", TrainConfig{Algorithm: "LINEAR_REGRESSION"},
 			[]*Column{NewNumeric("x", []float64{1, 2, math.Inf(1), 4})}, NewNumeric("y", []float64{1, 2, 3, 4}),
-			[]string{`"x"`, "row 2", "finite"}},
+			[]string{`"x"`, "row 3", "finite"}},
 		{"infinite target", TrainConfig{Algorithm: "LINEAR_REGRESSION"}, []*Column{x},
-			NewNumeric("y", []float64{1, math.Inf(-1), 3, 4}), []string{`"y"`, "row 1", "finite"}},
+			NewNumeric("y", []float64{1, math.Inf(-1), 3, 4}), []string{`"y"`, "row 2", "finite"}},
 		{"length mismatch", TrainConfig{Algorithm: "LINEAR_REGRESSION"}, []*Column{x},
 			NewNumeric("y", []float64{1, 2}), []string{`"x"`, "4 rows", "2"}},
 		{"feature is target", TrainConfig{Algorithm: "LINEAR_REGRESSION"}, []*Column{x},
@@ -104,7 +104,7 @@ func TestTrainNumericClassesAndMissingTargets(t *testing.T) {
 	}
 	// Errors name the caller's row even when rows without a target precede it.
 	_, err = m.Evaluate([]*Column{NewNumeric("x", []float64{0, math.Inf(1)})}, NewNumeric("y", []float64{math.NaN(), 1}))
-	wantInputError(t, err, `"x"`, "row 1")
+	wantInputError(t, err, `"x"`, "row 2")
 	// A categorical test target with the same labels also matches.
 	metrics, err = m.Evaluate([]*Column{NewNumeric("x", []float64{0})}, NewCategorical("y", []int32{0}, []string{"10"}))
 	if err != nil || *metrics.Accuracy != 1 {

@@ -123,7 +123,7 @@ func (m *NaiveBayes) Fit(ctx context.Context, x *mat.Dense, y []float64, task Ta
 	labels := make([]int, n)
 	for i, v := range y {
 		if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-			return fmt.Errorf("fit naive bayes: row %d has class %v outside 0..%d", i, v, nClasses-1)
+			return fmt.Errorf("fit naive bayes: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 		}
 		labels[i] = int(v)
 	}
@@ -192,7 +192,7 @@ func (m *NaiveBayes) Fit(ctx context.Context, x *mat.Dense, y []float64, task Ta
 		for i := range n {
 			for j, v := range row(i) {
 				if v < 0 {
-					return inputErrorf("multinomial naive bayes needs non-negative feature values (counts); row %d, design column %d is %v (use kind \"gaussian\" for real-valued features)", i, j, v)
+					return inputErrorf("multinomial naive bayes needs non-negative feature values (counts); %s, design column %d is %v (use kind \"gaussian\" for real-valued features)", RowName(i), j, v)
 				}
 			}
 		}

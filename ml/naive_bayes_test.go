@@ -110,7 +110,7 @@ func TestMultinomialNBOneHot(t *testing.T) {
 	// Negative values are not counts.
 	_, err = Train(context.Background(), TrainConfig{Algorithm: "NAIVE_BAYES", Params: map[string]any{"kind": "multinomial"}},
 		[]*Column{NewNumeric("x", []float64{1, -2, 3, 4})}, NewCategorical("y", []int32{0, 1, 0, 1}, []string{"a", "b"}))
-	wantInputError(t, err, "non-negative", "row 1")
+	wantInputError(t, err, "non-negative", "row 2")
 }
 
 func TestNaiveBayesRoundTrip(t *testing.T) {

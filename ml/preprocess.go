@@ -154,10 +154,10 @@ func fitNumeric(col *Column) (FeatureInfo, error) {
 	if info.Missing == len(col.Num) {
 		return info, inputErrorf("feature column %q has no values (all %d rows are missing)", col.Name, len(col.Num))
 	}
-	if !usable(lo) || !usable(hi) {
+	if !Usable(lo) || !Usable(hi) {
 		for i, v := range col.Num {
-			if v == v && !usable(v) {
-				return info, unusableValue("feature", col.Name, i, v)
+			if v == v && !Usable(v) {
+				return info, ValueError(RowName(i), col.Name, v)
 			}
 		}
 	}
@@ -174,16 +174,19 @@ func fitNumeric(col *Column) (FeatureInfo, error) {
 	info.Median = Median(values)
 	// Mean and variance of the imputed column: the observed values plus
 	// Missing copies of the median. The second pass sums squared
-	// deviations, which is accurate even when the mean is large.
+	// deviations, which is accurate even when the mean is large; they are
+	// scaled (see squareSafeScale), for values near ±MaxAbsValue whose
+	// squares would overflow.
 	n := float64(len(col.Num))
 	mean := (sum + info.Median*float64(info.Missing)) / n
-	dm := info.Median - mean
+	s := squareSafeScale(max(-lo, hi))
+	dm := (info.Median - mean) * s
 	ss := float64(info.Missing) * dm * dm
 	for _, v := range values {
-		d := v - mean
+		d := (v - mean) * s
 		ss += d * d
 	}
-	info.Mean, info.Std = mean, math.Sqrt(ss/n)
+	info.Mean, info.Std = mean, math.Sqrt(ss/n)/s
 	return info, nil
 }
 
@@ -404,8 +407,8 @@ func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int, scr
 			v := col.Num[i]
 			if v != v { // NaN
 				v = e.info.Median
-			} else if !usable(v) {
-				return unusableValue("feature", col.Name, i, v)
+			} else if !Usable(v) {
+				return ValueError(RowName(i), col.Name, v)
 			}
 			raw.Data[i*raw.Stride+e.at] = v
 		}
@@ -416,8 +419,8 @@ func (e *featureEncoder) encode(col *Column, raw blas64.General, lo, hi int, scr
 			v := col.Num[i]
 			if math.IsNaN(v) {
 				v = e.info.Median
-			} else if !usable(v) {
-				return unusableValue("feature", col.Name, i, v)
+			} else if !Usable(v) {
+				return ValueError(RowName(i), col.Name, v)
 			}
 			raw.Data[i*raw.Stride+e.at] = (v - e.shift) / e.scale
 		}
@@ -539,18 +542,4 @@ func fromSortableBits(key uint64) float64 {
 		return math.Float64frombits(key &^ (1 << 63))
 	}
 	return math.Float64frombits(^key)
-}
-
-// MaxAbsValue bounds the magnitude of numeric feature and regression target
-// values. Beyond it, squares and sums of squares (variances, normal
-// equations, distances) overflow float64 and every algorithm would learn
-// infinities or NaN; such values are refused with a clear error instead.
-const MaxAbsValue = 1e150
-
-// usable reports whether a present numeric value can be learnt from.
-func usable(v float64) bool { return math.Abs(v) <= MaxAbsValue }
-
-// unusableValue is the error for a value usable refuses.
-func unusableValue(kind, column string, row int, v float64) error {
-	return inputErrorf("%s column %q: row %d is %v; values must be finite and within ±%g", kind, column, row, v, MaxAbsValue)
 }

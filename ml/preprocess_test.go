@@ -75,8 +75,8 @@ func TestPreprocessorErrors(t *testing.T) {
 		{[]*Column{good[1], good[0]}, []string{`"b"`, `"a"`}},
 		{[]*Column{NewCategorical("a", []int32{0, 0}, []string{"1"}), good[1]}, []string{`"a"`, "CATEGORICAL", "NUMERIC"}},
 		{[]*Column{NewNumeric("a", []float64{1}), good[1]}, []string{`"b"`, "rows"}},
-		{[]*Column{NewNumeric("a", []float64{1, math.Inf(1)}), good[1]}, []string{`"a"`, "row 1", "finite"}},
-		{[]*Column{good[0], NewCategorical("b", []int32{0, 3}, []string{"x"})}, []string{`"b"`, "row 1", "code 3"}},
+		{[]*Column{NewNumeric("a", []float64{1, math.Inf(1)}), good[1]}, []string{`"a"`, "row 2", "finite"}},
+		{[]*Column{good[0], NewCategorical("b", []int32{0, 3}, []string{"x"})}, []string{`"b"`, "row 2", "code 3"}},
 		{[]*Column{NewNumeric("a", nil), NewCategorical("b", nil, nil)}, []string{"no rows"}},
 	}
 	for _, c := range cases {
@@ -90,7 +90,7 @@ func TestPreprocessorErrors(t *testing.T) {
 	}{
 		{nil, []string{"no feature columns"}},
 		{[]*Column{NewNumeric("a", []float64{math.NaN()})}, []string{`"a"`, "no values"}},
-		{[]*Column{NewNumeric("a", []float64{math.Inf(-1)})}, []string{`"a"`, "row 0", "finite"}},
+		{[]*Column{NewNumeric("a", []float64{math.Inf(-1)})}, []string{`"a"`, "row 1", "finite"}},
 		{[]*Column{NewNumeric("a", []float64{1}), NewNumeric("a", []float64{1})}, []string{"duplicate", `"a"`}},
 		{[]*Column{NewNumeric("a", []float64{1}), NewNumeric("b", []float64{1, 2})}, []string{`"b"`, "2 rows"}},
 		{[]*Column{NewCategorical("a", []int32{-1}, []string{"x"})}, []string{"no values"}},

@@ -58,7 +58,7 @@ func CustomSplit(col *Column) (train, test []int, err error) {
 	}
 	for i, code := range col.Codes {
 		if code < 0 {
-			return nil, nil, inputErrorf("split column %q: row %d is missing; every row must be \"train\" or \"test\"", col.Name, i)
+			return nil, nil, inputErrorf("split column %q: %s is missing; every row must be \"train\" or \"test\"", col.Name, RowName(i))
 		}
 		switch kind[code] {
 		case isTrain:
@@ -66,7 +66,7 @@ func CustomSplit(col *Column) (train, test []int, err error) {
 		case isTest:
 			test = append(test, i)
 		default:
-			return nil, nil, inputErrorf("split column %q: row %d has value %q; want \"train\" or \"test\"", col.Name, i, col.Levels[code])
+			return nil, nil, inputErrorf("split column %q: %s has value %q; want \"train\" or \"test\"", col.Name, RowName(i), col.Levels[code])
 		}
 	}
 	if len(train) == 0 {

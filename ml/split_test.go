@@ -70,9 +70,9 @@ func TestCustomSplit(t *testing.T) {
 	}
 
 	_, _, err = CustomSplit(columnFromText("fold", []string{"train", "test", "validate"}))
-	wantInputError(t, err, `"fold"`, "row 2", `"validate"`)
+	wantInputError(t, err, `"fold"`, "row 3", `"validate"`)
 	_, _, err = CustomSplit(columnFromText("fold", []string{"train", "", "test"}))
-	wantInputError(t, err, "row 1", "missing")
+	wantInputError(t, err, "row 2", "missing")
 	_, _, err = CustomSplit(NewNumeric("fold", []float64{0, 1}))
 	wantInputError(t, err, `"fold"`, "NUMERIC")
 	_, _, err = CustomSplit(columnFromText("fold", []string{"train", "train"}))

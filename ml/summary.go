@@ -46,9 +46,7 @@ func (c *Column) Summary(topK int) ColumnSummary {
 		s.TopCategories = top[:min(topK, len(top))]
 		return s
 	}
-	// Welford's running mean and variance: stable for large columns.
 	var n int
-	var mean, m2 float64
 	lo, hi := math.Inf(1), math.Inf(-1)
 	// Sized up front: growing the map, rehashing as it goes, was most of
 	// the cost of summarising a large column.
@@ -58,20 +56,46 @@ func (c *Column) Summary(topK int) ColumnSummary {
 			continue
 		}
 		n++
-		d := v - mean
-		mean += d / float64(n)
-		m2 += d * (v - mean)
 		lo, hi = min(lo, v), max(hi, v)
 		if len(distinct) <= maxDistinctCounted {
 			distinct[v+0] = struct{}{} // +0: −0 and 0 are one value
 		}
 	}
 	s.Distinct = len(distinct)
-	if n > 0 {
-		std := math.Sqrt(m2 / float64(n))
-		s.Mean, s.Std, s.Min, s.Max = &mean, &std, &lo, &hi
+	if n == 0 {
+		return s
 	}
+	// Welford's running mean and variance, stable for large columns, of
+	// the values scaled so that squares of values near ±MaxAbsValue (or
+	// beyond, in a dataset stored before the bound) cannot overflow.
+	scale := squareSafeScale(max(-lo, hi))
+	var mean, m2 float64
+	k := 0
+	for _, v := range c.Num {
+		if math.IsNaN(v) {
+			continue
+		}
+		k++
+		v *= scale
+		d := v - mean
+		mean += d / float64(k)
+		m2 += d * (v - mean)
+	}
+	std := math.Sqrt(m2/float64(n)) / scale
+	mean /= scale
+	// Each statistic is finite unless the column holds an infinity, which
+	// no import lets in: a statistic that is not is left out, as JSON
+	// cannot hold it.
+	s.Mean, s.Std, s.Min, s.Max = finitePtr(mean), finitePtr(std), finitePtr(lo), finitePtr(hi)
 	return s
+}
+
+// finitePtr returns &x, or nil if x is not finite.
+func finitePtr(x float64) *float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return nil
+	}
+	return &x
 }
 
 // maxDistinctCounted bounds the memory spent counting distinct numbers:

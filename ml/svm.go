@@ -192,7 +192,7 @@ func (m *SVM) Fit(ctx context.Context, x *mat.Dense, y []float64, task Task, nCl
 	counts := make([]int, nClasses)
 	for i, v := range y {
 		if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-			return fmt.Errorf("fit svm: row %d has class %v outside 0..%d", i, v, nClasses-1)
+			return fmt.Errorf("fit svm: %s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 		}
 		counts[int(v)]++
 	}

@@ -483,7 +483,7 @@ func newTreeTarget(y []float64, n int, task Task, nClasses int) (treeTarget, err
 		labels := make([]int32, n)
 		for i, v := range y {
 			if v != math.Trunc(v) || v < 0 || int(v) >= nClasses {
-				return treeTarget{}, fmt.Errorf("row %d has class %v outside 0..%d", i, v, nClasses-1)
+				return treeTarget{}, fmt.Errorf("%s has class %v outside 0..%d", RowName(i), v, nClasses-1)
 			}
 			labels[i] = int32(v)
 		}

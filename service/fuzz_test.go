@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func rowsOf(v any) ([][]float64, bool) {
 }
 
 // checkBadInput checks that err is a BAD_USER_INPUT error whose message
-// names the field at fault: records[i], rows[i] or a feature.
+// names the field at fault: a row (as ml.RowName names it) or a feature.
 func checkBadInput(t *testing.T, m *ml.Model, what string, err error) {
 	t.Helper()
 	e, ok := apperr.As(err)
@@ -122,7 +123,7 @@ func checkBadInput(t *testing.T, m *ml.Model, what string, err error) {
 		t.Fatalf("%s: error %T %q is not BAD_USER_INPUT", what, err, err)
 	}
 	msg := e.Message
-	if strings.Contains(msg, "records[") || strings.Contains(msg, "rows[") || strings.HasPrefix(msg, "csv") {
+	if namesRow.MatchString(msg) || strings.HasPrefix(msg, "csv") {
 		return
 	}
 	for _, f := range m.Features {
@@ -132,6 +133,8 @@ func checkBadInput(t *testing.T, m *ml.Model, what string, err error) {
 	}
 	t.Fatalf("%s: error %q names no field", what, msg)
 }
+
+var namesRow = regexp.MustCompile(`\brow [1-9][0-9]*\b`)
 
 // predictAndCheck runs Predict on decoded columns as the service does and
 // checks the outputs: finite, probabilities in [0, 1] summing to one, and

@@ -297,11 +297,11 @@ func columnsFromRows(m *ml.Model, rows [][]float64) ([]*ml.Column, error) {
 	}
 	for i, row := range rows {
 		if len(row) != p {
-			return nil, apperr.BadInputf("rows[%d] has %d values; the model expects %d features (%s)", i, len(row), p, featureList(m))
+			return nil, apperr.BadInputf("%s has %d values; the model expects %d features (%s)", ml.RowName(i), len(row), p, featureList(m))
 		}
 		for j, v := range row {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, apperr.BadInputf("rows[%d][%d] (%s) is not a finite number", i, j, m.Features[j].Name)
+			if !ml.Usable(v) {
+				return nil, badInput(ml.ValueError(ml.RowName(i), m.Features[j].Name, v))
 			}
 			cols[j].Num[i] = v
 		}
@@ -310,43 +310,63 @@ func columnsFromRows(m *ml.Model, rows [][]float64) ([]*ml.Column, error) {
 }
 
 // columnsFromRecords builds feature columns from objects of feature name to
-// value. Absent and null values are missing; the target may be present and
-// is ignored; any other unknown name is an error, since it is most likely a
-// typo.
+// value. Every feature must be there: a null value is missing (imputed as
+// in training), while an absent one is an error, most likely a typo or a
+// client that does not know the model's features. The target may be
+// present and is ignored; any other unknown name is an error too.
 func columnsFromRecords(m *ml.Model, records []any) ([]*ml.Column, error) {
 	b := newColumnBuilder(m, len(records))
 	for i, r := range records {
 		record, ok := r.(map[string]any)
 		if !ok {
-			return nil, apperr.BadInputf("records[%d] must be an object of feature name to value", i)
+			return nil, apperr.BadInputf("%s must be an object of feature name to value", ml.RowName(i))
 		}
+		given := 0
 		for name, raw := range record {
 			j, ok := b.index[name]
 			if !ok {
 				if name == m.Target {
 					continue
 				}
-				return nil, apperr.BadInputf("records[%d]: unknown feature %q; the model expects %s", i, name, featureList(m))
+				return nil, apperr.BadInputf("%s: unknown feature %q; the model expects %s", ml.RowName(i), name, featureList(m))
 			}
+			given++
 			if raw == nil {
 				continue
 			}
 			if c := b.cols[j]; c.Type == ml.Numeric {
 				v, err := toFloat(raw)
 				if err != nil {
-					return nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
+					return nil, apperr.BadInputf("%s, column %q: %v", ml.RowName(i), name, err)
+				}
+				if !ml.Usable(v) {
+					return nil, badInput(ml.ValueError(ml.RowName(i), name, raw))
 				}
 				c.Num[i] = v
 				continue
 			}
 			category, err := toCategory(raw)
 			if err != nil {
-				return nil, apperr.BadInputf("records[%d].%s: %v", i, name, err)
+				return nil, apperr.BadInputf("%s, column %q: %v", ml.RowName(i), name, err)
 			}
 			b.setCategory(j, i, category)
 		}
+		if given < len(m.Features) {
+			return nil, missingFeatures(m, i, record)
+		}
 	}
 	return b.cols, nil
+}
+
+// missingFeatures is the error for record i, which lacks some features.
+func missingFeatures(m *ml.Model, i int, record map[string]any) error {
+	var missing []string
+	for _, f := range m.Features {
+		if _, ok := record[f.Name]; !ok {
+			missing = append(missing, strconv.Quote(f.Name))
+		}
+	}
+	return apperr.BadInputf("%s lacks feature %s: give every feature, null for a value to impute as in training", ml.RowName(i), strings.Join(missing, ", "))
 }
 
 // columnsFromPacked builds feature columns from base64 of little-endian
@@ -374,8 +394,8 @@ func columnsFromPacked(m *ml.Model, text string, checkRows func(int) error) ([]*
 		num := make([]float64, n)
 		for i := range num {
 			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[8*(i*p+j):]))
-			if math.IsInf(v, 0) {
-				return nil, apperr.BadInputf("packed: row %d, %s is infinite", i+1, f.Name)
+			if v == v && !ml.Usable(v) { // NaN is missing
+				return nil, badInput(ml.ValueError(ml.RowName(i), f.Name, v))
 			}
 			num[i] = v
 		}
@@ -441,7 +461,7 @@ func (b *columnBuilder) fillPlain(m *ml.Model, text string, n int) ([]*ml.Column
 		}
 		values := strings.Count(line, ",") + 1
 		if values != len(b.cols) {
-			return nil, apperr.BadInputf("csv row %d has %d values; the model expects %d features (%s)", lineNo, values, len(m.Features), featureList(m))
+			return nil, apperr.BadInputf("csv: %s has %d values; the model expects %d features (%s)", ml.RowAtLine(rows, lineNo), values, len(m.Features), featureList(m))
 		}
 		for j := range b.cols {
 			cell, rest, _ := strings.Cut(line, ",")
@@ -467,8 +487,11 @@ func (b *columnBuilder) set(j, row, line int, cell string) error {
 		return nil
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return apperr.BadInputf("csv row %d, %s: %q is not a finite number", line, c.Name, cell)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return apperr.BadInputf("csv: %s, column %q: %q is not a number", ml.RowAtLine(row, line), c.Name, cell)
+	}
+	if !ml.Usable(v) {
+		return badInput(ml.ValueError(ml.RowAtLine(row, line), c.Name, cell))
 	}
 	c.Num[row] = v
 	return nil
@@ -523,7 +546,7 @@ func (b *columnBuilder) fillQuoted(m *ml.Model, text string, n int) ([]*ml.Colum
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrFieldCount) {
-				return nil, apperr.BadInputf("csv row %d has %d values; the model expects %d features (%s)", perr.Line, len(record), len(m.Features), featureList(m))
+				return nil, apperr.BadInputf("csv: %s has %d values; the model expects %d features (%s)", ml.RowAtLine(rows, perr.Line), len(record), len(m.Features), featureList(m))
 			}
 			return nil, apperr.BadInputf("csv: %v", err)
 		}
@@ -537,33 +560,31 @@ func (b *columnBuilder) fillQuoted(m *ml.Model, text string, n int) ([]*ml.Colum
 	return b.trim(rows, n)
 }
 
-// toFloat reads a numeric feature's value: a JSON number or a numeric string.
+// toFloat reads a numeric feature's value: a JSON number or a numeric
+// string. A number beyond the float64 range reads as ±Inf, "NaN" as NaN:
+// whether it is usable is the caller's check.
 func toFloat(v any) (float64, error) {
-	var f float64
 	switch x := v.(type) {
 	case json.Number:
-		var err error
-		if f, err = strconv.ParseFloat(string(x), 64); err != nil {
-			return 0, fmt.Errorf("%s is not a finite number", x)
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("expected a number, got %s", x)
 		}
+		return f, nil
 	case float64:
-		f = x
+		return x, nil
 	case int64:
-		f = float64(x)
+		return float64(x), nil
 	case int:
-		f = float64(x)
+		return float64(x), nil
 	case string:
-		var err error
-		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return 0, fmt.Errorf("expected a number, got %q", x)
 		}
-	default:
-		return 0, fmt.Errorf("expected a number, got %s", jsonKind(v))
+		return f, nil
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%v is not a finite number", v)
-	}
-	return f, nil
+	return 0, fmt.Errorf("expected a number, got %s", jsonKind(v))
 }
 
 // toCategory reads a categorical feature's value: a string, or a number

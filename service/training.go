@@ -295,6 +295,21 @@ func (s *Service) planTraining(ctx context.Context, req TrainRequest) (*training
 			return nil, apperr.BadInputf("no test rows with a value in target column %q", req.Target)
 		}
 	}
+	// The rule for numbers (ml.Usable), naming the dataset's rows, before
+	// anything is queued: a dataset stored before import enforced it may
+	// break it.
+	checked := featureCols
+	if task == ml.Regression {
+		checked = append(slices.Clone(featureCols), target)
+	}
+	if err := ml.CheckUsable(checked, nil); err != nil {
+		return nil, badInput(err)
+	}
+	if task == ml.Classification && target.Type == ml.Numeric {
+		if err := ml.CheckClassLabels(target, nil); err != nil {
+			return nil, badInput(err)
+		}
+	}
 	if task == ml.Classification {
 		if n := distinctValues(target, train); n < 2 {
 			return nil, apperr.BadInputf("target column %q has %d distinct value(s) in the training rows: classification needs at least two classes", req.Target, n)

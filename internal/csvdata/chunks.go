@@ -448,8 +448,8 @@ func (m *merge) add(res *chunkResult, data []byte) error {
 			if part.kind == numeric {
 				c.num = append(c.num, part.num...)
 				c.numbers += part.numbers
-				if c.infRow == 0 && part.infRow > 0 {
-					c.infRow, c.infText = m.rows+part.infRow, part.infText
+				if c.badRow == 0 && part.badRow > 0 {
+					c.badRow, c.badText = m.rows+part.badRow, part.badText
 				}
 				continue
 			}

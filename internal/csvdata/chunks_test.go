@@ -135,7 +135,8 @@ func TestParseChunksErrorLines(t *testing.T) {
 		{"1,x\"y\n", fmt.Sprintf("invalid CSV: parse error on line %d, column 4: bare \" in non-quoted-field", line)},
 		{"1,\"2\n", fmt.Sprintf("invalid CSV: parse error on line %d, column 6: extraneous or missing \" in quoted-field", line)},
 		{"1,\"2\n3\"x\n", fmt.Sprintf("invalid CSV: record on line %d; parse error on line %d, column 2: extraneous or missing \" in quoted-field", line, line+1)},
-		{"1,inf\n3,4\n", `row 501, column "b": non-finite number "inf"`},
+		{"1,inf\n3,4\n", `row 501, column "b": "inf" is not a finite number within ±1e+150`},
+		{"1,2\n3,4e200\n", `row 502, column "b": "4e200" is not a finite number within ±1e+150`},
 	} {
 		text := good + tc.tail
 		if _, err := parseText(text, newCSVRecords); err == nil || err.Error() != tc.want {

@@ -126,7 +126,7 @@ func (o options) parse(r *fastRecords, again func() records, size sizeHint) ([]*
 	if rows == 0 {
 		return nil, apperr.BadInputf("no data rows: the CSV has only a header")
 	}
-	if err := checkFinite(columns); err != nil {
+	if err := checkUsable(columns); err != nil {
 		return nil, err
 	}
 	if err := rereadText(again, columns, rows); err != nil {
@@ -184,18 +184,19 @@ func newColumns(header []string) ([]*columnBuilder, error) {
 	return columns, nil
 }
 
-// checkFinite fails on the first ±Inf, by row then column, in a column that
-// stayed numeric: the models cannot use it, and it is a number, so it is no
+// checkUsable fails on the first number that ml.Usable refuses (±Inf, or
+// beyond ±ml.MaxAbsValue), by row then column, in a column that stayed
+// numeric: the models cannot use it, and it is a number, so it is no
 // category either. (In a categorical column "inf" is just text.)
-func checkFinite(columns []*columnBuilder) error {
+func checkUsable(columns []*columnBuilder) error {
 	var first *columnBuilder
 	for _, c := range columns {
-		if c.kind == numeric && c.infRow > 0 && (first == nil || c.infRow < first.infRow) {
+		if c.kind == numeric && c.badRow > 0 && (first == nil || c.badRow < first.badRow) {
 			first = c
 		}
 	}
 	if first != nil {
-		return apperr.BadInputf("row %d, column %q: non-finite number %q", first.infRow, first.name, first.infText)
+		return apperr.BadInputf("%v", ml.ValueError(ml.RowName(first.badRow-1), first.name, first.badText))
 	}
 	return nil
 }
@@ -240,8 +241,8 @@ type columnBuilder struct {
 	// numeric
 	num     []float64
 	numbers int    // cells read as numbers, to know if any text is lost
-	infRow  int    // 1-based row of the first ±Inf, 0 if none
-	infText string // that cell's text
+	badRow  int    // 1-based row of the first number ml.Usable refuses, 0 if none
+	badText string // that cell's text
 
 	// categorical
 	codes  []int32
@@ -257,14 +258,17 @@ func (c *columnBuilder) add(row int, cell string) {
 		c.addLevel(cell)
 	case numeric:
 		if v, ok := parseDecimal(cell); ok { // most numbers, and always finite
+			if !ml.Usable(v) && c.badRow == 0 {
+				c.badRow, c.badText = row+1, strings.Clone(cell)
+			}
 			c.num = append(c.num, v)
 			c.numbers++
 			return
 		}
 		cell = strings.TrimSpace(cell)
 		if v, ok := parseNumber(cell); ok {
-			if math.IsInf(v, 0) && c.infRow == 0 {
-				c.infRow, c.infText = row+1, strings.Clone(cell)
+			if v == v && !ml.Usable(v) && c.badRow == 0 { // NaN is missing
+				c.badRow, c.badText = row+1, strings.Clone(cell)
 			}
 			c.num = append(c.num, v)
 			c.numbers++

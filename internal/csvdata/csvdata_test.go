@@ -132,11 +132,15 @@ func TestParseErrors(t *testing.T) {
 		{"ragged row after a quoted newline", "a,b\n\"x\ny\",2\n3,4,5\n", "line 4: expected 2 fields as in the header, found 3"},
 		{"bare quote", "a,b\n1,x\"y\n", `invalid CSV: parse error on line 2, column 4: bare " in non-quoted-field`},
 		{"unterminated quote", "a,b\n1,\"2\n", `invalid CSV: parse error on line 2, column 6: extraneous or missing " in quoted-field`},
-		{"inf", "a,b\n1,2\n3,inf\n", `row 2, column "b": non-finite number "inf"`},
-		{"overflow", "a\n1e999\n", `row 1, column "a": non-finite number "1e999"`},
-		{"negative infinity", "a\n1\n -Infinity \n", `row 2, column "a": non-finite number "-Infinity"`},
-		{"first non-finite by row", "a,b\n1,inf\ninf,2\n", `row 1, column "b": non-finite number "inf"`},
-		{"non-finite with missing", "a\nNA\ninf\n", `row 2, column "a": non-finite number "inf"`},
+		{"inf", "a,b\n1,2\n3,inf\n", `row 2, column "b": "inf" is not a finite number within ±1e+150`},
+		{"overflow", "a\n1e999\n", `row 1, column "a": "1e999" is not a finite number within ±1e+150`},
+		{"negative infinity", "a\n1\n -Infinity \n", `row 2, column "a": "-Infinity" is not a finite number within ±1e+150`},
+		{"first non-finite by row", "a,b\n1,inf\ninf,2\n", `row 1, column "b": "inf" is not a finite number within ±1e+150`},
+		{"non-finite with missing", "a\nNA\ninf\n", `row 2, column "a": "inf" is not a finite number within ±1e+150`},
+		{"beyond the bound", "a,b\n1,1e150\n2,-1.5e150\n", `row 2, column "b": "-1.5e150" is not a finite number within ±1e+150`},
+		{"beyond the bound, slow path", "a\n1\n  2e150 \n", `row 2, column "a": "2e150" is not a finite number within ±1e+150`},
+		{"beyond the bound, many digits", "a\n1.00000000000000000000001e151\n", `row 1, column "a": "1.00000000000000000000001e151" is not a finite number within ±1e+150`},
+		{"beyond the bound, overflowing squares", "a\n1\n1.3e154\n", `row 2, column "a": "1.3e154" is not a finite number within ±1e+150`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			columns, err := Parse(tc.text)
@@ -266,5 +270,21 @@ func TestParseReaderMatchesParse(t *testing.T) {
 	}
 	if _, err := ParseReader(strings.NewReader("a,b\n1\n"), 0); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("ragged input: %v", err)
+	}
+}
+
+// TestParseNumbersAtTheBound: ±ml.MaxAbsValue itself is a number, by the
+// fast path and by strconv, and a column whose large numbers turn out to
+// be text is categorical, not an error.
+func TestParseNumbersAtTheBound(t *testing.T) {
+	cols, err := Parse("a,b\n1e150,x\n-1e150, 1e151\n 1.0e150 ,y\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cols[0]; a.Type != ml.Numeric || !slices.Equal(a.Num, []float64{1e150, -1e150, 1e150}) {
+		t.Errorf("a: %v %v", a.Type, a.Num)
+	}
+	if b := cols[1]; b.Type != ml.Categorical || !slices.Equal(b.Levels, []string{"x", "1e151", "y"}) {
+		t.Errorf("b: %v %q", b.Type, b.Levels)
 	}
 }

@@ -49,7 +49,7 @@ func parseSequential(open func() io.Reader, size sizeHint, newRecords func(io.Re
 		return nil, apperr.BadInputf("no data rows: the CSV has only a header")
 	}
 
-	if err := checkFinite(columns); err != nil {
+	if err := checkUsable(columns); err != nil {
 		return nil, err
 	}
 	again := func() records { return newRecords(open()) }
