@@ -56,6 +56,7 @@ func clusterSizes(sizes []int, w float64) *plot.Plot {
 	addGrid(p)
 	p.Add(&barPlot{values: values, labels: labels})
 	p.X.Tick.Marker = clusterTicks(len(sizes), w)
+	p.Y.Tick.Marker = integerTicks{}
 	hi := math.Max(1, slicesMax(values))
 	p.Y.Min, p.Y.Max = 0, hi*1.12
 	return p
