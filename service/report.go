@@ -97,8 +97,8 @@ func clusteringReport(c *ml.Clusters) *report.Clustering {
 }
 
 // ReportSVG renders a model's report as an SVG document; nil when the
-// model has nothing to plot (not trained, or trained before reports had
-// its kind of panels).
+// model has nothing to plot (not trained, trained before reports had its
+// kind of panels, or with more clusters than a report draws).
 func (s *Service) ReportSVG(ctx context.Context, id string) ([]byte, error) {
 	rec, err := s.Model(ctx, id)
 	if err != nil {
