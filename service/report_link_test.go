@@ -71,10 +71,7 @@ func TestReportLinkSigning(t *testing.T) {
 	}
 
 	flipped := []byte(sig)
-	flipped[10] ^= 'A' ^ 'B'
-	if flipped[10] == sig[10] {
-		t.Fatal("no change")
-	}
+	flipped[10] = otherBase64(flipped[10])
 	other, _ := (&Service{reportLinkKey: bytes.Repeat([]byte{8}, reportLinkKeyBytes)}).ReportURL(m, 60)
 	_, otherExpires, otherSig := linkParts(t, *other)
 	for name, c := range map[string]struct {
@@ -119,4 +116,12 @@ func TestReportLinkSigning(t *testing.T) {
 			t.Errorf("a model without a report (%q): %v, %v", report, got, err)
 		}
 	}
+}
+
+// otherBase64 is a base64url character other than c.
+func otherBase64(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
 }
