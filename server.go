@@ -27,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mlgraph/graph"
-	"mlgraph/internal/apperr"
 	"mlgraph/internal/bytesize"
 	"mlgraph/internal/httpx"
 	"mlgraph/internal/playground"
@@ -431,8 +430,9 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	svc := service.New(st, service.Options{Logger: log, Telemetry: metrics, Workers: o.workers, TrainTimeout: o.trainTimeout, MaxUploadBytes: o.maxUpload,
 		ModelCacheBytes: o.modelCache, AuthMode: o.authMode, RateLimit: o.rateLimit})
 
-	// The API's routes need a key when authentication is on; the
-	// playground page, health check and metrics do not.
+	// The API's routes need a key when authentication is on (the report
+	// also takes a signed link instead); the playground page, health check
+	// and metrics do not.
 	authenticate := graph.Authenticate(svc, log)
 	mux := http.NewServeMux()
 	mux.Handle("/query", authenticate(graph.NewHandler(svc, log, graph.WithExtension(opMetrics), graph.WithLimits(o.limits),
@@ -441,23 +441,7 @@ func routes(st *store.Store, log *slog.Logger, o appOptions) (http.Handler, *ser
 	page := playground.Handler()
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET "+playground.AssetsPath, page)
-	mux.Handle("GET /models/{id}/report.svg", authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := graph.HasScope(r.Context(), svc, service.ScopeRead); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
-		svg, err := svc.ReportSVG(r.Context(), r.PathValue("id"))
-		switch {
-		case apperr.CodeOf(err) == apperr.NotFound || (err == nil && svg == nil):
-			http.Error(w, "no report for this model", http.StatusNotFound)
-		case err != nil:
-			log.ErrorContext(r.Context(), "render report", "model", r.PathValue("id"), "err", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-		default:
-			w.Header().Set("Content-Type", "image/svg+xml")
-			w.Write(svg)
-		}
-	})))
+	mux.Handle("GET /models/{id}/report.svg", graph.ReportHandler(svc, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -250,6 +250,7 @@ type ComplexityRoot struct {
 		Progress               func(childComplexity int) int
 		Project                func(childComplexity int) int
 		Report                 func(childComplexity int) int
+		ReportURL              func(childComplexity int, expiresIn *int) int
 		Split                  func(childComplexity int) int
 		Status                 func(childComplexity int) int
 		Target                 func(childComplexity int) int
@@ -450,6 +451,7 @@ type ModelResolver interface {
 	InputSchema(ctx context.Context, obj *store.Model) ([]model.InputField, error)
 
 	Report(ctx context.Context, obj *store.Model) (*string, error)
+	ReportURL(ctx context.Context, obj *store.Model, expiresIn *int) (*string, error)
 	Predictions(ctx context.Context, obj *store.Model, first *int, after *string) (*model.PredictionConnection, error)
 }
 type MutationResolver interface {
@@ -1368,6 +1370,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Report(childComplexity), true
+	case "Model.reportUrl":
+		if e.ComplexityRoot.Model.ReportURL == nil {
+			break
+		}
+
+		args, err := ec.field_Model_reportUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Model.ReportURL(childComplexity, args["expiresIn"].(*int)), true
 	case "Model.split":
 		if e.ComplexityRoot.Model.Split == nil {
 			break
@@ -2955,11 +2968,22 @@ type Model {
   predictionMicrosPerRow: Float
   """
   Diagnostic plots as one SVG document: predicted vs actual and residuals
-  (regression), confusion matrix and ROC curves (classification), learning
-  curves (iterative trainers). Null when there is nothing to plot. Also at
-  GET /models/{id}/report.svg.
+  (regression), confusion matrix and ROC curves (classification), cluster
+  sizes, silhouette by cluster and the training rows on two principal
+  components (clustering), learning curves (iterative trainers). Null when
+  there is nothing to plot. Also at GET /models/{id}/report.svg, with an
+  API key as for /query or without one by ` + "`" + `reportUrl` + "`" + `.
   """
   report: String
+  """
+  A link that GETs the report without an API key, for a browser or an
+  ` + "`" + `<img>` + "`" + ` tag: ` + "`" + `/models/{id}/report.svg?expires=<unix time>&sig=<signature>` + "`" + `,
+  relative to this server (prefix the address you reach it at). It holds no
+  API key: it is signed for this model and works for ` + "`" + `expiresIn` + "`" + ` seconds
+  (at most 3600), even if the key that asked for it is revoked meanwhile.
+  Null when the model has no report.
+  """
+  reportUrl(expiresIn: Int = 900): String @auth(scope: READ)
   "Saved predictions, newest first."
   predictions(first: Int, after: String): PredictionConnection! @auth(scope: READ)
 }
@@ -3654,6 +3678,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_predictionMicrosPerRow(ctx, field)
 	case "report":
 		return ec.fieldContext_Model_report(ctx, field)
+	case "reportUrl":
+		return ec.fieldContext_Model_reportUrl(ctx, field)
 	case "predictions":
 		return ec.fieldContext_Model_predictions(ctx, field)
 	}
@@ -4147,6 +4173,20 @@ func (ec *executionContext) field_Model_predictions_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Model_reportUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "expiresIn",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expiresIn"] = arg0
 	return args, nil
 }
 
@@ -8377,6 +8417,68 @@ func (ec *executionContext) _Model_report(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Model_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, true, true, "String")
+}
+
+func (ec *executionContext) _Model_reportUrl(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_reportUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Model().ReportURL(ctx, obj, fc.Args["expiresIn"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalOScope2ᚖstring(ctx, "READ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_reportUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Model_reportUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Model_predictions(ctx context.Context, field graphql.CollectedField, obj *store.Model) (ret graphql.Marshaler) {
@@ -15428,6 +15530,12 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Model_report(ctx, field, obj)
+				})
+		case "reportUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_reportUrl(ctx, field, obj)
 				})
 		case "predictions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -187,6 +187,15 @@ func (r *modelResolver) Report(ctx context.Context, obj *store.Model) (*string, 
 	return &text, nil
 }
 
+// ReportURL is the resolver for the reportUrl field.
+func (r *modelResolver) ReportURL(ctx context.Context, obj *store.Model, expiresIn *int) (*string, error) {
+	seconds := service.DefaultReportLinkSeconds
+	if expiresIn != nil {
+		seconds = *expiresIn
+	}
+	return r.Service.ReportURL(obj, seconds)
+}
+
 // Predictions is the resolver for the predictions field.
 func (r *modelResolver) Predictions(ctx context.Context, obj *store.Model, first *int, after *string) (*model.PredictionConnection, error) {
 	p, err := r.Service.Predictions(ctx, obj.ID, page(first, after, "", ""))

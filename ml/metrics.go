@@ -373,24 +373,49 @@ func clusteringMetrics(x *mat.Dense, labels []int, centers *mat.Dense, maxRows i
 	}
 	m.Inertia = &inertia
 
+	if s, ok := silhouette(x, labels, silhouetteSample(n, maxRows), k); ok {
+		m.Silhouette = &s
+	}
+	return m
+}
+
+// silhouetteSample is the rows the silhouette is computed over: all n, or
+// maxRows of them drawn by a fixed-seed generator (the same n gives the
+// same sample), in ascending order.
+func silhouetteSample(n, maxRows int) []int {
+	if n > maxRows {
+		rows := newRand(0).Perm(n)[:maxRows]
+		slices.Sort(rows)
+		return rows
+	}
 	rows := make([]int, n)
 	for i := range rows {
 		rows[i] = i
 	}
-	if n > maxRows {
-		rows = newRand(0).Perm(n)[:maxRows]
-		slices.Sort(rows)
-	}
-	if s, ok := silhouette(x, labels, rows, k); ok {
-		m.Silhouette = &s
-	}
-	return m
+	return rows
 }
 
 // silhouette is the mean silhouette coefficient of the given rows of x
 // among themselves (see ClusteringMetrics); ok is false unless they fall
 // into between 2 and len(rows)−1 clusters.
 func silhouette(x *mat.Dense, labels, rows []int, k int) (float64, bool) {
+	scores, ok := silhouetteSamples(x, labels, rows, k)
+	if !ok {
+		return 0, false
+	}
+	total := 0.0
+	for _, s := range scores {
+		total += s
+	}
+	return total / float64(len(scores)), true
+}
+
+// silhouetteSamples is scikit-learn's silhouette_samples with the
+// Euclidean distance: the silhouette coefficient s(i) (see
+// ClusteringMetrics) of each of the given rows of x among themselves, in
+// the order of rows; ok is false (and the scores nil) unless they fall into
+// between 2 and len(rows)−1 clusters. The cost is O(len(rows)²·p).
+func silhouetteSamples(x *mat.Dense, labels, rows []int, k int) ([]float64, bool) {
 	_, p := x.Dims()
 	raw := x.RawMatrix()
 	// Gather the rows, and number their clusters 0..used-1.
@@ -411,7 +436,7 @@ func silhouette(x *mat.Dense, labels, rows []int, k int) (float64, bool) {
 		cluster[a] = index[labels[i]]
 	}
 	if used < 2 || used > m-1 {
-		return 0, false
+		return nil, false
 	}
 	size := make([]float64, used)
 	for _, c := range cluster {
@@ -443,9 +468,5 @@ func silhouette(x *mat.Dense, labels, rows []int, k int) (float64, bool) {
 			}
 		}
 	})
-	total := 0.0
-	for _, s := range scores {
-		total += s
-	}
-	return total / float64(m), true
+	return scores, true
 }

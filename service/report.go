@@ -20,9 +20,9 @@ const (
 
 // reportData gathers, at training time, what the model's report plots:
 // test predictions against the truth (regression), the confusion matrix
-// and ROC curves (classification), and learning curves. Nil if there is
-// nothing to plot.
-func reportData(m *ml.Model, name string, out *ml.Output, testY *ml.Column, metrics *ml.Metrics) *report.Data {
+// and ROC curves (classification), the clusters of the training rows
+// (clustering), and learning curves. Nil if there is nothing to plot.
+func reportData(m *ml.Model, name string, trainX []*ml.Column, out *ml.Output, testY *ml.Column, metrics *ml.Metrics) (*report.Data, error) {
 	d := &report.Data{Title: name}
 	d.LossCurve, d.ValidationScores = m.LearningCurves()
 	n := 0
@@ -65,15 +65,40 @@ func reportData(m *ml.Model, name string, out *ml.Output, testY *ml.Column, metr
 			}
 		}
 		d.Classification = c
+	case ml.Clustering:
+		if len(m.Classes) > report.MaxClasses {
+			break // too many to draw
+		}
+		c, err := m.DescribeClusters(trainX, reportPoints)
+		if err != nil {
+			return nil, fmt.Errorf("describe clusters: %w", err)
+		}
+		d.Clustering = clusteringReport(c)
 	}
-	if d.Regression == nil && d.Classification == nil && len(d.LossCurve) == 0 && len(d.ValidationScores) == 0 {
-		return nil
+	if d.Regression == nil && d.Classification == nil && d.Clustering == nil && len(d.LossCurve) == 0 && len(d.ValidationScores) == 0 {
+		return nil, nil
 	}
-	return d
+	return d, nil
+}
+
+// clusteringReport is what the report draws of a model's clusters.
+func clusteringReport(c *ml.Clusters) *report.Clustering {
+	pr := &report.Projection{Cluster: c.PointClusters, Explained: c.Explained}
+	for _, pt := range c.Points {
+		pr.X, pr.Y = append(pr.X, pt[0]), append(pr.Y, pt[1])
+	}
+	for _, pt := range c.Centers {
+		pr.CenterX, pr.CenterY = append(pr.CenterX, pt[0]), append(pr.CenterY, pt[1])
+	}
+	return &report.Clustering{
+		Sizes: c.Sizes, Silhouette: c.Silhouette, Members: c.Members,
+		SilhouetteRows: c.SampleRows, MeanSilhouette: c.MeanSilhouette, Projection: pr,
+	}
 }
 
 // ReportSVG renders a model's report as an SVG document; nil when the
-// model has nothing to plot (not trained, or a clustering model).
+// model has nothing to plot (not trained, trained before reports had its
+// kind of panels, or with more clusters than a report draws).
 func (s *Service) ReportSVG(ctx context.Context, id string) ([]byte, error) {
 	rec, err := s.Model(ctx, id)
 	if err != nil {

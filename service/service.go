@@ -65,6 +65,8 @@ type Service struct {
 	jobs           *jobQueue
 	access         *access
 	predictions    *predictionWriter
+	// reportLinkKey signs report links (see ReportURL); loaded by Start.
+	reportLinkKey []byte
 	// lifetime is cancelled, with a cause, to interrupt running jobs.
 	lifetime context.Context
 	stop     context.CancelCauseFunc
@@ -105,9 +107,13 @@ func New(st *store.Store, opts Options) *Service {
 	}
 }
 
-// Start queues again the trainings a previous run left queued and starts
-// the training workers. Close stops them.
+// Start loads the key that signs report links, queues again the trainings
+// a previous run left queued and starts the training workers. Close stops
+// them.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.loadReportLinkKey(ctx); err != nil {
+		return err
+	}
 	if err := s.resume(ctx); err != nil {
 		return err
 	}

@@ -171,7 +171,11 @@ func (s *Service) fit(ctx context.Context, plan *trainingPlan, rec *store.Model,
 			return nil, err
 		}
 	}
-	if rec.Report, err = encodeReport(reportData(fitted, rec.Name, testOut, plan.testY, testMetrics)); err != nil {
+	data, err := reportData(fitted, rec.Name, plan.trainX, testOut, plan.testY, testMetrics)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Report, err = encodeReport(data); err != nil {
 		return nil, err
 	}
 	if plan.tuning != nil {
@@ -519,7 +523,7 @@ func DecodeMetrics(raw json.RawMessage) (*ml.Metrics, error) { return DecodeRepo
 // DecodeReport reads a report stored as JSON with a model (metrics,
 // cross-validation, tuning); nil for none.
 func DecodeReport[T any](raw json.RawMessage) (*T, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return nil, nil
 	}
 	v := new(T)
@@ -528,6 +532,9 @@ func DecodeReport[T any](raw json.RawMessage) (*T, error) {
 	}
 	return v, nil
 }
+
+// isNull reports whether a report stored as JSON is absent.
+func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 // DecodeSplit reads a model's stored split.
 func DecodeSplit(m map[string]any) (SplitInfo, error) {

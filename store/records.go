@@ -165,7 +165,7 @@ func (predictionTable) TableName() string { return "predictions" }
 // migrate creates or updates the tables. SQLite cannot add a foreign key to
 // an existing table, so the constraints come with CREATE TABLE.
 func (s *Store) migrate() error {
-	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}, &APIKey{}}
+	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}, &APIKey{}, &setting{}}
 	if !s.postgres {
 		return s.db.AutoMigrate(tables...)
 	}

@@ -1,7 +1,8 @@
 // Package report renders the diagnostic plots of a trained model as one SVG
 // document: predicted-vs-actual and residuals for regression, a confusion
-// matrix and ROC curves for classification, and the loss curve (and
-// validation scores) of iterative trainers.
+// matrix and ROC curves for classification, cluster sizes, silhouettes and
+// a 2-D projection for clustering, and the loss curve (and validation
+// scores) of iterative trainers.
 //
 // The package depends on nothing else in the project: callers fill a Data
 // value from whatever they hold. Rendering uses gonum/plot's SVG canvas and
@@ -58,6 +59,38 @@ type ROCCurve struct {
 	AUC      float64
 }
 
+// Clustering describes a clustering model's clusters, named by their
+// index 0…k−1.
+type Clustering struct {
+	// Sizes[c] is the number of rows in cluster c; there are len(Sizes)
+	// clusters, at most MaxClasses.
+	Sizes []int
+	// Silhouette[c] is the mean silhouette coefficient of cluster c's rows
+	// among SilhouetteRows rows (a sample, when fewer than the sizes'
+	// total), Members[c] how many of those are in c (0: no bar), and
+	// MeanSilhouette the mean over them all. Silhouette and Members are nil
+	// when the silhouette is undefined (fewer than two clusters).
+	Silhouette     []float64
+	Members        []int
+	SilhouetteRows int
+	MeanSilhouette float64
+	// Projection pictures the rows and the centres on two principal
+	// components. Optional.
+	Projection *Projection
+}
+
+// Projection holds some rows and the cluster centres projected on the
+// first two principal components: point i at (X[i], Y[i]) in cluster
+// Cluster[i], centre c at (CenterX[c], CenterY[c]); Explained[j] is the
+// share of the variance along component j+1. SVG keeps at most
+// MaxScatterPoints of the points (evenly spaced).
+type Projection struct {
+	X, Y             []float64
+	Cluster          []int
+	CenterX, CenterY []float64
+	Explained        [2]float64
+}
+
 // Data is everything a report can show. Each non-nil/non-empty part adds
 // its panels; at least one is required.
 type Data struct {
@@ -65,6 +98,7 @@ type Data struct {
 	Title          string
 	Regression     *Regression
 	Classification *Classification
+	Clustering     *Clustering
 	// LossCurve is the training loss per iteration or epoch. Optional.
 	LossCurve []float64
 	// ValidationScores is the validation score per iteration or epoch (or
@@ -121,6 +155,11 @@ type panelBuilder func(w, h float64) (*plot.Plot, error)
 //     its count and, when there is room, its share of the actual class,
 //     which also sets the cell's colour) and "ROC curve" (each curve with
 //     the chance diagonal, its AUC in the legend).
+//   - Clustering: "Cluster sizes" (a bar per cluster, with its count),
+//     "Silhouette by cluster" (a bar per cluster with its mean
+//     silhouette, the overall mean dashed) and "PCA projection" (the
+//     points coloured by cluster, each centre a numbered cross), the
+//     clusters in the same colours throughout.
 //   - "Training loss" per iteration (on a log scale when the loss is
 //     positive and spans two orders of magnitude or more).
 //   - "Validation score" per iteration.
@@ -134,7 +173,7 @@ func SVG(d Data, width, height float64) ([]byte, error) {
 		return nil, err
 	}
 	if len(panels) == 0 {
-		return nil, fmt.Errorf("report: %w: no regression, classification, loss curve or validation scores", ErrNoPanels)
+		return nil, fmt.Errorf("report: %w: no regression, classification, clustering, loss curve or validation scores", ErrNoPanels)
 	}
 
 	cols, rows := grid(len(panels))
@@ -277,6 +316,23 @@ func buildPanels(d Data) ([]panelBuilder, error) {
 			panels = append(panels, func(w, h float64) (*plot.Plot, error) { return rocPanel(c.ROC) })
 		}
 	}
+	if c := d.Clustering; c != nil {
+		if err := validateClustering(c); err != nil {
+			return nil, err
+		}
+		total := 0
+		for _, n := range c.Sizes {
+			total += n
+		}
+		panels = append(panels, func(w, h float64) (*plot.Plot, error) { return clusterSizes(c.Sizes, w), nil })
+		if c.Silhouette != nil {
+			panels = append(panels, func(w, h float64) (*plot.Plot, error) { return silhouettePanel(c, w) })
+		}
+		if pr := c.Projection; pr != nil && len(pr.X) > 0 {
+			pr = thinProjection(pr, MaxScatterPoints)
+			panels = append(panels, func(w, h float64) (*plot.Plot, error) { return projectionPanel(pr, len(c.Sizes), total) })
+		}
+	}
 	if len(d.LossCurve) > 0 {
 		if i, ok := firstNonFinite(d.LossCurve); !ok {
 			return nil, fmt.Errorf("report: loss curve: %w: value %d is %g", ErrInvalid, i, d.LossCurve[i])
@@ -405,4 +461,19 @@ func thin(a, b []float64, max int) (ta, tb []float64, total int) {
 		ta[i], tb[i] = a[j], b[j]
 	}
 	return ta, tb, n
+}
+
+// thinProjection keeps at most max of the projected points, evenly spaced.
+func thinProjection(pr *Projection, max int) *Projection {
+	n := len(pr.X)
+	if n <= max {
+		return pr
+	}
+	out := *pr
+	out.X, out.Y, out.Cluster = make([]float64, max), make([]float64, max), make([]int, max)
+	for i := range max {
+		j := int(int64(i) * int64(n) / int64(max))
+		out.X[i], out.Y[i], out.Cluster[i] = pr.X[j], pr.Y[j], pr.Cluster[j]
+	}
+	return &out
 }
