@@ -294,6 +294,7 @@ func (s *docSession) subscribe(b docBlock, key string) {
 type docShell struct {
 	t          *testing.T
 	repo, work string
+	dir        string // where the blocks run: links to the checkout's files
 	db         string // the database (file or URL) both the server and `go run . keys` use
 	addr       string // the server's host:port, for localhost:8080
 	state      string // a file of the variables set so far
@@ -302,8 +303,25 @@ type docShell struct {
 
 func newDocShell(t *testing.T, repo, work, bin string) *docShell {
 	// testdb: an SQLite file, or a new PostgreSQL database in CI's second run.
-	sh := &docShell{t: t, repo: repo, work: work, db: testdb.New(t),
+	sh := &docShell{t: t, repo: repo, work: work, db: testdb.New(t), dir: filepath.Join(work, "checkout"),
 		state: filepath.Join(work, "shell-state"), goShim: filepath.Join(work, "shim")}
+	// The blocks run in a copy of the checkout made of links to its
+	// files, so that what they write (report.svg, …) stays out of it.
+	if err := os.MkdirAll(sh.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == ".git" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(repo, e.Name()), filepath.Join(sh.dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.MkdirAll(sh.goShim, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +347,7 @@ func (sh *docShell) run(b docBlock) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
-	cmd.Dir = sh.repo
+	cmd.Dir = sh.dir
 	cmd.Env = append(os.Environ(), "PATH="+sh.goShim+string(os.PathListSeparator)+os.Getenv("PATH"), "MLGRAPH_DB="+sh.db)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
