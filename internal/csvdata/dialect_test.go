@@ -308,3 +308,16 @@ func TestParseDecimalComma(t *testing.T) {
 		t.Errorf("ParseDecimalComma allocates %v times", n)
 	}
 }
+
+// BenchmarkParseDecimalComma parses BenchmarkParse's CSV written with
+// semicolons and decimal commas, as a European spreadsheet exports it.
+func BenchmarkParseDecimalComma(b *testing.B) {
+	text := strings.NewReplacer(",", ";", ".", ",").Replace(numericCSV(100_000, 20))
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, f, err := Parse(text, Detect); err != nil || !f.DecimalComma {
+			b.Fatal(f, err)
+		}
+	}
+}
