@@ -5,7 +5,10 @@
 // TEXT if its cells read as free text (see looksLikeText) and CATEGORICAL
 // otherwise. Cells that are empty or hold a missing-value marker (NA,
 // null, ... as pandas reads them) are missing in every kind. A caller can
-// override the inferred type with ml.Column.As.
+// override the inferred type with ml.Column.As. Fields are separated by
+// commas, semicolons, tabs or pipes, as the caller says or as detected
+// from the first lines (see detect); with semicolons numbers may have a
+// decimal comma (see Delimiter.DecimalComma).
 //
 // The text is read once, collecting numeric columns straight into float64s
 // rather than keeping every cell as a string; only a column found not to be
@@ -50,7 +53,7 @@ func (o options) parseText(text string, delimiter Delimiter) ([]*ml.Column, Form
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
 	// Read in place: the records' strings share text, which is never written.
 	data := unsafe.Slice(unsafe.StringData(text), len(text))
-	format, err := formatOf(delimiter, func() []byte { return sample(data[:min(len(data), sampleBytes)], len(data) <= sampleBytes) })
+	format, err := formatOf(delimiter, func() []byte { return wholeRecords(data[:min(len(data), sampleBytes)], len(data) <= sampleBytes) })
 	if err != nil {
 		return nil, format, err
 	}
@@ -83,7 +86,7 @@ func (o options) parseReader(r io.ReadSeeker, size int64, delimiter Delimiter) (
 	br := open()
 	format, err := formatOf(delimiter, func() []byte {
 		start, err := br.Peek(sampleBytes) // err: the input holds less, or a read failed (the parse reports it)
-		return sample(start, err != nil)
+		return wholeRecords(start, err != nil)
 	})
 	if err != nil {
 		return nil, format, err

@@ -101,10 +101,10 @@ type tally struct {
 	err    error // the record after the last read does not parse with d
 }
 
-// sample returns the start of a CSV that detection reads: whole records
-// only, unless the first holds sampleBytes or more. All is set if the
-// input holds no more.
-func sample(text []byte, all bool) []byte {
+// wholeRecords returns the records of text, the start of a CSV, that
+// detection reads: whole records only, unless the first is longer than
+// text. All is set if the CSV holds no more than text.
+func wholeRecords(text []byte, all bool) []byte {
 	if !all {
 		if k := splitPoint(text); k > 0 {
 			return text[:k]
@@ -145,7 +145,7 @@ func (t tally) mismatch(want int) int {
 }
 
 // detect tells the delimiter of a CSV with a header row from its start,
-// sample (see sample). A delimiter is a candidate if it splits the header
+// sample (see wholeRecords). A delimiter is a candidate if it splits the header
 // into more than one field; if there is one candidate it is the
 // delimiter, if there are several the delimiter is the one that gives
 // every record of the sample as many fields as the header (and if none
@@ -219,7 +219,7 @@ func detect(sample []byte) (Delimiter, error) {
 // ambiguous: an error. If none does, Comma, so that the parse reports the
 // rows at fault.
 func DetectRows(text string, fields int, prefer Delimiter) (Delimiter, error) {
-	s := sample([]byte(text[:min(len(text), sampleBytes)]), len(text) <= sampleBytes)
+	s := wholeRecords([]byte(text[:min(len(text), sampleBytes)]), len(text) <= sampleBytes)
 	fits := func(d Delimiter) bool {
 		t := count(s, d)
 		return t.err == nil && len(t.fields) > 0 && t.mismatch(fields) < 0
