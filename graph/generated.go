@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"mlgraph/graph/model"
+	"mlgraph/internal/csvdata"
 	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
@@ -125,7 +126,14 @@ type ComplexityRoot struct {
 		Stratified  func(childComplexity int) int
 	}
 
+	CsvFormat struct {
+		DecimalSeparator func(childComplexity int) int
+		Delimiter        func(childComplexity int) int
+		Detected         func(childComplexity int) int
+	}
+
 	Dataset struct {
+		CSVFormat func(childComplexity int) int
 		Columns   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -288,7 +296,7 @@ type ComplexityRoot struct {
 		TrainModel         func(childComplexity int, input model.TrainModelInput, wait *bool) int
 		TuneModel          func(childComplexity int, input model.TuneModelInput, wait *bool) int
 		UploadAudioDataset func(childComplexity int, name string, file graphql.Upload) int
-		UploadDataset      func(childComplexity int, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) int
+		UploadDataset      func(childComplexity int, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput, delimiter *csvdata.Delimiter) int
 		UploadImageDataset func(childComplexity int, name string, file graphql.Upload, options *model.ImageOptionsInput) int
 	}
 
@@ -424,6 +432,7 @@ type CrossValidationResolver interface {
 }
 type DatasetResolver interface {
 	Media(ctx context.Context, obj *store.Dataset) (*model.Media, error)
+	CSVFormat(ctx context.Context, obj *store.Dataset) (*csvdata.Format, error)
 
 	Preview(ctx context.Context, obj *store.Dataset, first *int) ([]any, error)
 	Models(ctx context.Context, obj *store.Dataset, first *int, after *string, filter *model.ModelFilter, orderBy *model.ModelOrder) (*model.ModelConnection, error)
@@ -456,7 +465,7 @@ type ModelResolver interface {
 }
 type MutationResolver interface {
 	CreateDataset(ctx context.Context, input model.CreateDatasetInput) (*store.Dataset, error)
-	UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) (*store.Dataset, error)
+	UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput, delimiter *csvdata.Delimiter) (*store.Dataset, error)
 	UploadImageDataset(ctx context.Context, name string, file graphql.Upload, options *model.ImageOptionsInput) (*store.Dataset, error)
 	UploadAudioDataset(ctx context.Context, name string, file graphql.Upload) (*store.Dataset, error)
 	DeleteDataset(ctx context.Context, id string) (string, error)
@@ -800,6 +809,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CrossValidation.Stratified(childComplexity), true
 
+	case "CsvFormat.decimalSeparator":
+		if e.ComplexityRoot.CsvFormat.DecimalSeparator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsvFormat.DecimalSeparator(childComplexity), true
+	case "CsvFormat.delimiter":
+		if e.ComplexityRoot.CsvFormat.Delimiter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsvFormat.Delimiter(childComplexity), true
+	case "CsvFormat.detected":
+		if e.ComplexityRoot.CsvFormat.Detected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsvFormat.Detected(childComplexity), true
+
+	case "Dataset.csvFormat":
+		if e.ComplexityRoot.Dataset.CSVFormat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.CSVFormat(childComplexity), true
 	case "Dataset.columns":
 		if e.ComplexityRoot.Dataset.Columns == nil {
 			break
@@ -1632,7 +1666,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload), args["columnTypes"].([]model.ColumnTypeInput)), true
+		return e.ComplexityRoot.Mutation.UploadDataset(childComplexity, args["name"].(string), args["file"].(graphql.Upload), args["columnTypes"].([]model.ColumnTypeInput), args["delimiter"].(*csvdata.Delimiter)), true
 	case "Mutation.uploadImageDataset":
 		if e.ComplexityRoot.Mutation.UploadImageDataset == nil {
 			break
@@ -2363,7 +2397,7 @@ type Mutation {
   does; the file is streamed, not held in memory, up to the server's upload
   limit (-max-upload).
   """
-  uploadDataset(name: String!, file: Upload!, columnTypes: [ColumnTypeInput!]): Dataset! @auth(scope: TRAIN)
+  uploadDataset(name: String!, file: Upload!, columnTypes: [ColumnTypeInput!], delimiter: CsvDelimiter): Dataset! @auth(scope: TRAIN)
   """
   Upload a zip of images as a dataset, in the common layout of one folder
   per label (` + "`" + `<label>/<file>` + "`" + `), or ` + "`" + `train/<label>/<file>` + "`" + ` and
@@ -2497,6 +2531,31 @@ input CreateDatasetInput {
   csv: String!
   "Column types to use instead of the inferred ones, e.g. [{name: \"review\", type: TEXT}]."
   columnTypes: [ColumnTypeInput!]
+  "The character between fields; null (the default) detects it: see CsvDelimiter."
+  delimiter: CsvDelimiter
+}
+
+"""
+The character between a CSV's fields. Unless given, it is detected from
+the header and the first 20 lines: the one that splits the header (and,
+if several do, gives every line as many fields as the header). A CSV
+whose delimiter cannot be told that way is refused: give it.
+"""
+enum CsvDelimiter {
+  COMMA
+  "Numbers may have a decimal comma, \"1,5\" (one decimal separator per file)."
+  SEMICOLON
+  TAB
+  PIPE
+}
+
+"How a dataset's CSV was read."
+type CsvFormat {
+  delimiter: CsvDelimiter!
+  "True if the delimiter was detected, false if given (and for datasets stored before detection, read with commas)."
+  detected: Boolean!
+  "\".\", or \",\" if the numbers are written with a decimal comma."
+  decimalSeparator: String!
 }
 
 input ColumnTypeInput {
@@ -2544,6 +2603,8 @@ type Dataset {
   columns: [Column!]!
   "For a dataset made from images or recordings: how; null for tables."
   media: Media
+  "For a dataset read from a CSV (or predictDataset's scoring of one): how it was read; null for media."
+  csvFormat: CsvFormat
   createdAt: Time!
   "The first rows, as objects of column name to value (null when missing); at most 100."
   preview(first: Int = 10): [JSON!]!
@@ -3158,6 +3219,12 @@ input PredictInput {
   """
   csv: String
   """
+  The character between csv's values; null (the default) detects it: the
+  delimiter of the model's dataset or a comma, if every row has one value
+  per feature with it, else the one other delimiter that gives that.
+  """
+  delimiter: CsvDelimiter
+  """
   Rows as base64 (standard alphabet) of little-endian float64 values, row
   after row, each in the order of ` + "`" + `Model.features` + "`" + ` (numeric features only;
   NaN is missing): the most compact form, for programs (with numpy:
@@ -3412,6 +3479,18 @@ func (ec *executionContext) childFields_CrossValidation(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CrossValidation", field.Name)
 }
 
+func (ec *executionContext) childFields_CsvFormat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "delimiter":
+		return ec.fieldContext_CsvFormat_delimiter(ctx, field)
+	case "detected":
+		return ec.fieldContext_CsvFormat_detected(ctx, field)
+	case "decimalSeparator":
+		return ec.fieldContext_CsvFormat_decimalSeparator(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CsvFormat", field.Name)
+}
+
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3426,6 +3505,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_columns(ctx, field)
 	case "media":
 		return ec.fieldContext_Dataset_media(ctx, field)
+	case "csvFormat":
+		return ec.fieldContext_Dataset_csvFormat(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Dataset_createdAt(ctx, field)
 	case "preview":
@@ -4509,6 +4590,14 @@ func (ec *executionContext) field_Mutation_uploadDataset_args(ctx context.Contex
 		return nil, err
 	}
 	args["columnTypes"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "delimiter",
+		func(ctx context.Context, v any) (*csvdata.Delimiter, error) {
+			return ec.unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["delimiter"] = arg3
 	return args, nil
 }
 
@@ -5881,6 +5970,75 @@ func (ec *executionContext) fieldContext_CrossValidation_std(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _CsvFormat_delimiter(ctx context.Context, field graphql.CollectedField, obj *csvdata.Format) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsvFormat_delimiter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delimiter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v csvdata.Delimiter) graphql.Marshaler {
+			return ec.marshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsvFormat_delimiter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsvFormat", field, false, false, "CsvDelimiter")
+}
+
+func (ec *executionContext) _CsvFormat_detected(ctx context.Context, field graphql.CollectedField, obj *csvdata.Format) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsvFormat_detected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsvFormat_detected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsvFormat", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CsvFormat_decimalSeparator(ctx context.Context, field graphql.CollectedField, obj *csvdata.Format) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsvFormat_decimalSeparator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecimalSeparator(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsvFormat_decimalSeparator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsvFormat", field, true, false, "String")
+}
+
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6032,6 +6190,38 @@ func (ec *executionContext) fieldContext_Dataset_media(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Media(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_csvFormat(ctx context.Context, field graphql.CollectedField, obj *store.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_csvFormat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().CSVFormat(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *csvdata.Format) graphql.Marshaler {
+			return ec.marshalOCsvFormat2ᚖmlgraphᚋinternalᚋcsvdataᚐFormat(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_csvFormat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsvFormat(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8757,7 +8947,7 @@ func (ec *executionContext) _Mutation_uploadDataset(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload), fc.Args["columnTypes"].([]model.ColumnTypeInput))
+			return ec.Resolvers.Mutation().UploadDataset(ctx, fc.Args["name"].(string), fc.Args["file"].(graphql.Upload), fc.Args["columnTypes"].([]model.ColumnTypeInput), fc.Args["delimiter"].(*csvdata.Delimiter))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13248,7 +13438,7 @@ func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "csv", "columnTypes"}
+	fieldsInOrder := [...]string{"name", "csv", "columnTypes", "delimiter"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13276,6 +13466,13 @@ func (ec *executionContext) unmarshalInputCreateDatasetInput(ctx context.Context
 				return it, err
 			}
 			it.ColumnTypes = data
+		case "delimiter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("delimiter"))
+			data, err := ec.unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Delimiter = data
 		}
 	}
 	return it, nil
@@ -13637,7 +13834,7 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 		asMap["save"] = true
 	}
 
-	fieldsInOrder := [...]string{"modelId", "rows", "records", "csv", "packed", "save"}
+	fieldsInOrder := [...]string{"modelId", "rows", "records", "csv", "delimiter", "packed", "save"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13672,6 +13869,13 @@ func (ec *executionContext) unmarshalInputPredictInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.CSV = data
+		case "delimiter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("delimiter"))
+			data, err := ec.unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Delimiter = data
 		case "packed":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packed"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -14683,6 +14887,49 @@ func (ec *executionContext) _CrossValidation(ctx context.Context, sel ast.Select
 	return out
 }
 
+var csvFormatImplementors = []string{"CsvFormat"}
+
+func (ec *executionContext) _CsvFormat(ctx context.Context, sel ast.SelectionSet, obj *csvdata.Format) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, csvFormatImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CsvFormat")
+		case "delimiter":
+			out.Values[i] = ec._CsvFormat_delimiter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detected":
+			out.Values[i] = ec._CsvFormat_detected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decimalSeparator":
+			out.Values[i] = ec._CsvFormat_decimalSeparator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var datasetImplementors = []string{"Dataset"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *store.Dataset) graphql.Marshaler {
@@ -14724,6 +14971,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_media(ctx, field, obj)
+				})
+		case "csvFormat":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_csvFormat(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._Dataset_createdAt(ctx, field, obj)
@@ -17137,6 +17390,36 @@ func (ec *executionContext) marshalNCreatedApiKey2ᚖmlgraphᚋgraphᚋmodelᚐC
 	return ec._CreatedApiKey(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx context.Context, v any) (csvdata.Delimiter, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx context.Context, sel ast.SelectionSet, v csvdata.Delimiter) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CsvDelimiter!")
+	}
+	return res
+}
+
+var (
+	unmarshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter = map[string]csvdata.Delimiter{
+		"COMMA":     csvdata.Comma,
+		"SEMICOLON": csvdata.Semicolon,
+		"TAB":       csvdata.Tab,
+		"PIPE":      csvdata.Pipe,
+	}
+	marshalNCsvDelimiter2mlgraphᚋinternalᚋcsvdataᚐDelimiter = map[csvdata.Delimiter]string{
+		csvdata.Comma:     "COMMA",
+		csvdata.Semicolon: "SEMICOLON",
+		csvdata.Tab:       "TAB",
+		csvdata.Pipe:      "PIPE",
+	}
+)
+
 func (ec *executionContext) marshalNDataset2ᚖmlgraphᚋstoreᚐDataset(ctx context.Context, sel ast.SelectionSet, v *store.Dataset) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Dataset!")
@@ -18333,6 +18616,47 @@ func (ec *executionContext) marshalOCrossValidation2ᚖmlgraphᚋmlᚐCrossValid
 		return graphql.Null
 	}
 	return ec._CrossValidation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx context.Context, v any) (*csvdata.Delimiter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter(ctx context.Context, sel ast.SelectionSet, v *csvdata.Delimiter) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter[*v])
+	return res
+}
+
+var (
+	unmarshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter = map[string]csvdata.Delimiter{
+		"COMMA":     csvdata.Comma,
+		"SEMICOLON": csvdata.Semicolon,
+		"TAB":       csvdata.Tab,
+		"PIPE":      csvdata.Pipe,
+	}
+	marshalOCsvDelimiter2ᚖmlgraphᚋinternalᚋcsvdataᚐDelimiter = map[csvdata.Delimiter]string{
+		csvdata.Comma:     "COMMA",
+		csvdata.Semicolon: "SEMICOLON",
+		csvdata.Tab:       "TAB",
+		csvdata.Pipe:      "PIPE",
+	}
+)
+
+func (ec *executionContext) marshalOCsvFormat2ᚖmlgraphᚋinternalᚋcsvdataᚐFormat(ctx context.Context, sel ast.SelectionSet, v *csvdata.Format) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CsvFormat(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalODataset2ᚖmlgraphᚋstoreᚐDataset(ctx context.Context, sel ast.SelectionSet, v *store.Dataset) graphql.Marshaler {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"mlgraph/graph/model"
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/csvdata"
 	"mlgraph/ml"
 	"mlgraph/service"
 	"mlgraph/store"
@@ -24,6 +25,11 @@ func (r *crossValidationResolver) Seed(ctx context.Context, obj *ml.CrossValidat
 // Media is the resolver for the media field.
 func (r *datasetResolver) Media(ctx context.Context, obj *store.Dataset) (*model.Media, error) {
 	return mediaOf(obj.Media)
+}
+
+// CSVFormat is the resolver for the csvFormat field.
+func (r *datasetResolver) CSVFormat(ctx context.Context, obj *store.Dataset) (*csvdata.Format, error) {
+	return service.CSVFormat(obj)
 }
 
 // Preview is the resolver for the preview field.
@@ -211,16 +217,16 @@ func (r *mutationResolver) CreateDataset(ctx context.Context, input model.Create
 	if err != nil {
 		return nil, err
 	}
-	return r.Service.CreateDataset(ctx, input.Name, input.CSV, types)
+	return r.Service.CreateDataset(ctx, input.Name, input.CSV, service.CSVOptions{Delimiter: deref(input.Delimiter), Types: types})
 }
 
 // UploadDataset is the resolver for the uploadDataset field.
-func (r *mutationResolver) UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput) (*store.Dataset, error) {
+func (r *mutationResolver) UploadDataset(ctx context.Context, name string, file graphql.Upload, columnTypes []model.ColumnTypeInput, delimiter *csvdata.Delimiter) (*store.Dataset, error) {
 	types, err := columnTypeMap(columnTypes)
 	if err != nil {
 		return nil, err
 	}
-	return r.Service.UploadDataset(ctx, name, file.File, file.Size, types)
+	return r.Service.UploadDataset(ctx, name, file.File, file.Size, service.CSVOptions{Delimiter: deref(delimiter), Types: types})
 }
 
 // UploadImageDataset is the resolver for the uploadImageDataset field.
@@ -288,12 +294,13 @@ func (r *mutationResolver) DeleteModel(ctx context.Context, id string) (string, 
 // Predict is the resolver for the predict field.
 func (r *mutationResolver) Predict(ctx context.Context, input model.PredictInput) (*service.Prediction, error) {
 	return r.Service.Predict(ctx, service.PredictRequest{
-		ModelID: input.ModelID,
-		Rows:    input.Rows,
-		Records: input.Records,
-		CSV:     input.CSV,
-		Packed:  input.Packed,
-		Save:    input.Save == nil || *input.Save,
+		ModelID:   input.ModelID,
+		Rows:      input.Rows,
+		Records:   input.Records,
+		CSV:       input.CSV,
+		Delimiter: deref(input.Delimiter),
+		Packed:    input.Packed,
+		Save:      input.Save == nil || *input.Save,
 	})
 }
 

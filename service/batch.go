@@ -60,7 +60,8 @@ func (s *Service) PredictDataset(ctx context.Context, modelID, datasetID string,
 		c.Name = freeName(c.Name, taken)
 		taken[c.Name] = true
 	}
-	return s.saveDataset(ctx, outName, append(cols, added...))
+	// Its rows are those of d, read as d's were.
+	return s.saveDataset(ctx, &store.Dataset{Name: outName, CSV: d.CSV}, append(cols, added...))
 }
 
 // featureColumns picks the model's features from a dataset by name. A

@@ -83,7 +83,7 @@ func BenchmarkImportDataset(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := svc.CreateDataset(context.Background(), "bench", text, nil); err != nil {
+		if _, err := svc.CreateDataset(context.Background(), "bench", text, CSVOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -113,7 +113,7 @@ func BenchmarkUploadDataset(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := svc.UploadDataset(context.Background(), "bench", f, size, nil); err != nil {
+		if _, err := svc.UploadDataset(context.Background(), "bench", f, size, CSVOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -126,7 +126,7 @@ func BenchmarkUploadDataset(b *testing.B) {
 //	go test ./service -run '^$' -bench TrainOLS -benchtime 3x -benchmem
 func BenchmarkTrainOLS(b *testing.B) {
 	svc, _ := benchService(b)
-	d, err := svc.CreateDataset(context.Background(), "bench", syntheticCSV(benchRows, benchCols), nil)
+	d, err := svc.CreateDataset(context.Background(), "bench", syntheticCSV(benchRows, benchCols), CSVOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestModelCacheEvictsByBytes(t *testing.T) {
 func trainLines(t *testing.T, svc *Service, n int) []*store.Model {
 	t.Helper()
 	ctx := context.Background()
-	d, err := svc.CreateDataset(ctx, "lines", lines, nil)
+	d, err := svc.CreateDataset(ctx, "lines", lines, CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestModelCacheKeepsOnlyReadyModels(t *testing.T) {
 	svc := New(st, Options{}) // not started: trainings stay queued
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	ctx := context.Background()
-	d, err := svc.CreateDataset(ctx, "lines", lines, nil)
+	d, err := svc.CreateDataset(ctx, "lines", lines, CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

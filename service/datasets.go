@@ -19,41 +19,66 @@ import (
 // maxNameLength bounds dataset and model names.
 const maxNameLength = 200
 
+// CSVOptions say how to read a dataset's CSV.
+type CSVOptions struct {
+	// Delimiter separates the fields; csvdata.Detect (zero) to detect it.
+	Delimiter csvdata.Delimiter
+	// Types, if not empty, sets the type of the columns it names instead
+	// of the inferred one.
+	Types map[string]ml.ColumnType
+}
+
 // CreateDataset parses CSV text and stores it as a dataset: metadata plus
 // one compact blob per column, in one transaction.
-// Types, if not empty, sets the type of the columns it names instead of the
-// inferred one.
-func (s *Service) CreateDataset(ctx context.Context, name, csvText string, types map[string]ml.ColumnType) (*store.Dataset, error) {
+func (s *Service) CreateDataset(ctx context.Context, name, csvText string, opts CSVOptions) (*store.Dataset, error) {
 	name, err := checkName("name", name)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := csvdata.Parse(csvText)
+	cols, format, err := csvdata.Parse(csvText, opts.Delimiter)
 	if err != nil {
 		return nil, err
 	}
-	if cols, err = setColumnTypes(cols, types); err != nil {
-		return nil, err
-	}
-	return s.saveDataset(ctx, name, cols)
+	return s.saveCSVDataset(ctx, name, cols, format, opts.Types)
 }
 
 // UploadDataset is CreateDataset for a CSV file of size bytes, streamed
 // from r (read twice if some column is categorical) rather than held as
 // text.
-func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeker, size int64, types map[string]ml.ColumnType) (*store.Dataset, error) {
+func (s *Service) UploadDataset(ctx context.Context, name string, r io.ReadSeeker, size int64, opts CSVOptions) (*store.Dataset, error) {
 	name, err := checkName("name", name)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := csvdata.ParseReader(r, size)
+	cols, format, err := csvdata.ParseReader(r, size, opts.Delimiter)
 	if err != nil {
 		return nil, err
 	}
-	if cols, err = setColumnTypes(cols, types); err != nil {
+	return s.saveCSVDataset(ctx, name, cols, format, opts.Types)
+}
+
+// saveCSVDataset stores the columns parsed from a CSV written as format
+// says, converted to types.
+func (s *Service) saveCSVDataset(ctx context.Context, name string, cols []*ml.Column, format csvdata.Format, types map[string]ml.ColumnType) (*store.Dataset, error) {
+	cols, err := setColumnTypes(cols, types)
+	if err != nil {
 		return nil, err
 	}
-	return s.saveDataset(ctx, name, cols)
+	csv := store.CSVFormat{Delimiter: string(rune(format.Delimiter)), Detected: format.Detected, DecimalSeparator: format.DecimalSeparator()}
+	return s.saveDataset(ctx, &store.Dataset{Name: name, CSV: csv}, cols)
+}
+
+// CSVFormat is how the CSV a dataset was read from is written; nil for a
+// dataset made from media files.
+func CSVFormat(d *store.Dataset) (*csvdata.Format, error) {
+	if d.CSV.Delimiter == "" {
+		return nil, nil
+	}
+	delimiter, ok := csvdata.ParseDelimiter(d.CSV.Delimiter)
+	if !ok {
+		return nil, fmt.Errorf("dataset %d: unknown CSV delimiter %q", d.ID, d.CSV.Delimiter)
+	}
+	return &csvdata.Format{Delimiter: delimiter, Detected: d.CSV.Detected, DecimalComma: d.CSV.DecimalSeparator == ","}, nil
 }
 
 // setColumnTypes converts the columns that types names to their type.
@@ -87,14 +112,12 @@ const (
 	MaxPreviewRows = 100
 )
 
-// saveDataset stores parsed columns with their summaries and a preview.
-func (s *Service) saveDataset(ctx context.Context, name string, cols []*ml.Column) (*store.Dataset, error) {
-	return s.saveDatasetWith(ctx, name, cols, nil)
-}
-
-// saveDatasetWith is saveDataset for a dataset made from media files.
-func (s *Service) saveDatasetWith(ctx context.Context, name string, cols []*ml.Column, media json.RawMessage) (*store.Dataset, error) {
-	d := &store.Dataset{Name: name, RowCount: cols[0].Len(), Columns: make([]store.ColumnInfo, len(cols)), Media: media}
+// saveDataset stores parsed columns as dataset d, of which the caller set
+// the name and what the rows were read from (CSV or Media), with their
+// summaries and a preview.
+func (s *Service) saveDataset(ctx context.Context, d *store.Dataset, cols []*ml.Column) (*store.Dataset, error) {
+	name := d.Name
+	d.RowCount, d.Columns = cols[0].Len(), make([]store.ColumnInfo, len(cols))
 	for i, c := range cols {
 		d.Columns[i] = store.ColumnInfo{Name: c.Name, Type: string(c.Type)}
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/csvdata"
 	"mlgraph/ml"
 )
 
@@ -201,7 +202,7 @@ func FuzzRecords(f *testing.F) {
 		// Any bytes, as the csv form.
 		for _, m := range models {
 			what := fmt.Sprintf("%s csv %q", m.Algorithm, data)
-			cols, err := columnsFromCSV(m, string(data), func(n int) error {
+			cols, err := columnsFromCSV(m, string(data), csvdata.Comma, func(n int) error {
 				if n > 1000 {
 					return apperr.BadInputf("csv: too many rows")
 				}
@@ -256,6 +257,9 @@ func FuzzCSVPlainMatchesQuoted(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	for _, s := range []string{"1,5;red\n2;blue\n", "1;2,5\n", "1\t2\n", "1|2|3\n"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, text string) {
 		if strings.ContainsAny(text, "\"\r") {
 			return
@@ -263,13 +267,20 @@ func FuzzCSVPlainMatchesQuoted(f *testing.F) {
 		text = strings.TrimRight(text, "\n")
 		n := strings.Count(text, "\n") + 1
 		for _, m := range models {
-			plain, perr := newColumnBuilder(m, n).fillPlain(m, text, n)
-			quoted, qerr := newColumnBuilder(m, n).fillQuoted(m, text, n)
-			if (perr == nil) != (qerr == nil) || perr != nil && perr.Error() != qerr.Error() {
-				t.Fatalf("%s %q: plain error %v, quoted error %v", m.Algorithm, text, perr, qerr)
-			}
-			if perr == nil && fmt.Sprint(records(plain, nil)) != fmt.Sprint(records(quoted, nil)) {
-				t.Fatalf("%s %q: plain %v, quoted %v", m.Algorithm, text, records(plain, nil), records(quoted, nil))
+			for _, d := range csvdata.Delimiters {
+				builder := func() *columnBuilder {
+					b := newColumnBuilder(m, n)
+					b.comma = d
+					return b
+				}
+				plain, perr := builder().fillPlain(m, text, n)
+				quoted, qerr := builder().fillQuoted(m, text, n)
+				if (perr == nil) != (qerr == nil) || perr != nil && perr.Error() != qerr.Error() {
+					t.Fatalf("%s %v %q: plain error %v, quoted error %v", m.Algorithm, d, text, perr, qerr)
+				}
+				if perr == nil && fmt.Sprint(records(plain, nil)) != fmt.Sprint(records(quoted, nil)) {
+					t.Fatalf("%s %v %q: plain %v, quoted %v", m.Algorithm, d, text, records(plain, nil), records(quoted, nil))
+				}
 			}
 		}
 	})

@@ -202,6 +202,8 @@ func newModelRecord(plan *trainingPlan, status string) *store.Model {
 		Split:     toMap(plan.split),
 		Text:      plan.text,
 		Media:     plan.dataset.Media,
+
+		CSVDelimiter: plan.dataset.CSV.Delimiter,
 	}
 }
 

@@ -37,7 +37,7 @@ const lines = "x,y\n1,2\n2,4.1\n3,6\n4,7.9\n5,10\n6,12.2\n7,14\n8,16.1\n"
 // TestTrainingTimeLimit: a training over the limit ends FAILED, saying so.
 func TestTrainingTimeLimit(t *testing.T) {
 	svc, _ := newTestService(t, Options{TrainTimeout: 50 * time.Millisecond, Workers: 1})
-	d, err := svc.CreateDataset(context.Background(), "lines", lines, nil)
+	d, err := svc.CreateDataset(context.Background(), "lines", lines, CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestTrainingTimeLimit(t *testing.T) {
 // generic message, logs the details, and the worker goes on.
 func TestPanicFailsOneModel(t *testing.T) {
 	svc, logged := newTestService(t, Options{Workers: 1})
-	d, err := svc.CreateDataset(context.Background(), "lines", lines, nil)
+	d, err := svc.CreateDataset(context.Background(), "lines", lines, CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,7 @@ func (s *Service) uploadMediaDataset(ctx context.Context, name string, r io.Read
 	if err != nil {
 		return nil, fmt.Errorf("encode media: %w", err)
 	}
-	return s.saveDatasetWith(ctx, name, cols, raw)
+	return s.saveDataset(ctx, &store.Dataset{Name: name, Media: raw}, cols)
 }
 
 // labelColumns returns the label column of the entries and, when the zip

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mlgraph/internal/apperr"
+	"mlgraph/internal/csvdata"
 	"mlgraph/ml"
 	"mlgraph/store"
 )
@@ -27,8 +28,10 @@ type PredictRequest struct {
 	Rows    [][]float64
 	Records []any
 	// CSV holds rows as CSV text without a header, values in the model's
-	// feature order: the compact form for many rows.
-	CSV *string
+	// feature order: the compact form for many rows. Delimiter separates
+	// its fields; csvdata.Detect (zero) to detect it (see columnsFromCSV).
+	CSV       *string
+	Delimiter csvdata.Delimiter
 	// Packed holds rows as base64 of little-endian float64s, row-major in
 	// the model's feature order: the most compact form.
 	Packed *string
@@ -218,7 +221,14 @@ func (s *Service) Predict(ctx context.Context, req PredictRequest) (*Prediction,
 		}
 		cols, err = columnsFromRecords(m.fitted, req.Records)
 	case req.CSV != nil:
-		cols, err = columnsFromCSV(m.fitted, *req.CSV, s.checkRowCount)
+		delimiter := req.Delimiter
+		if delimiter == csvdata.Detect {
+			prefer, _ := csvdata.ParseDelimiter(m.rec.CSVDelimiter)
+			if delimiter, err = csvdata.DetectRows(*req.CSV, len(m.fitted.Features), prefer); err != nil {
+				return nil, err
+			}
+		}
+		cols, err = columnsFromCSV(m.fitted, *req.CSV, delimiter, s.checkRowCount)
 	default:
 		cols, err = columnsFromPacked(m.fitted, *req.Packed, s.checkRowCount)
 	}
@@ -409,10 +419,16 @@ type columnBuilder struct {
 	cols   []*ml.Column
 	index  map[string]int     // feature name to column
 	levels []map[string]int32 // per categorical or text column: value to code
+
+	// CSV: the delimiter and, if numbers may have a decimal comma, the
+	// first numbers with a decimal comma and with a decimal point.
+	comma                      csvdata.Delimiter
+	decimalComma, decimalPoint csvdata.Cell
 }
 
 func newColumnBuilder(m *ml.Model, n int) *columnBuilder {
 	b := &columnBuilder{
+		comma:  csvdata.Comma,
 		cols:   make([]*ml.Column, len(m.Features)),
 		index:  make(map[string]int, len(m.Features)),
 		levels: make([]map[string]int32, len(m.Features)),
@@ -453,18 +469,19 @@ func (b *columnBuilder) setCategory(j, i int, category string) {
 // returns, with the same results and errors as the csv package's reader.
 func (b *columnBuilder) fillPlain(m *ml.Model, text string, n int) ([]*ml.Column, error) {
 	rows, lineNo := 0, 0
+	comma := string(rune(b.comma))
 	for line := range strings.Lines(text) {
 		lineNo++
 		line = strings.TrimSuffix(line, "\n")
 		if line == "" {
 			continue // the csv package skips empty lines too
 		}
-		values := strings.Count(line, ",") + 1
+		values := strings.Count(line, comma) + 1
 		if values != len(b.cols) {
 			return nil, apperr.BadInputf("csv: %s has %d values; the model expects %d features (%s)", ml.RowAtLine(rows, lineNo), values, len(m.Features), featureList(m))
 		}
 		for j := range b.cols {
-			cell, rest, _ := strings.Cut(line, ",")
+			cell, rest, _ := strings.Cut(line, comma)
 			line = rest
 			if err := b.set(j, rows, lineNo, cell); err != nil {
 				return nil, err
@@ -486,7 +503,18 @@ func (b *columnBuilder) set(j, row, line int, cell string) error {
 		b.setCategory(j, row, cell)
 		return nil
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+	text := strings.TrimSpace(cell)
+	var v float64
+	var err error
+	comma := b.comma.DecimalComma() && strings.IndexByte(text, ',') >= 0
+	if comma {
+		var ok bool
+		if v, ok = csvdata.ParseDecimalComma(text); !ok {
+			err = strconv.ErrSyntax
+		}
+	} else {
+		v, err = strconv.ParseFloat(text, 64)
+	}
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return apperr.BadInputf("csv: %s, column %q: %q is not a number", ml.RowAtLine(row, line), c.Name, cell)
 	}
@@ -494,6 +522,17 @@ func (b *columnBuilder) set(j, row, line int, cell string) error {
 		return badInput(ml.ValueError(ml.RowAtLine(row, line), c.Name, cell))
 	}
 	c.Num[row] = v
+	if b.comma.DecimalComma() {
+		switch at := (csvdata.Cell{Row: line, Column: c.Name, Text: cell}); {
+		case comma && b.decimalComma.Row == 0:
+			b.decimalComma = at
+		case !comma && b.decimalPoint.Row == 0 && csvdata.HasDecimalPoint(text):
+			b.decimalPoint = at
+		}
+		if b.decimalComma.Row > 0 && b.decimalPoint.Row > 0 {
+			return csvdata.MixedDecimalsError(b.decimalComma, b.decimalPoint)
+		}
+	}
 	return nil
 }
 
@@ -510,10 +549,12 @@ func (b *columnBuilder) trim(rows, n int) ([]*ml.Column, error) {
 	return b.cols, nil
 }
 
-// columnsFromCSV builds feature columns from CSV rows without a header, in
-// the model's feature order. An empty cell is missing; checkRows bounds
-// the row count before any column is made.
-func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.Column, error) {
+// columnsFromCSV builds feature columns from CSV rows without a header,
+// fields separated by delimiter, in the model's feature order. An empty
+// cell is missing; with semicolons, numbers may be written with a decimal
+// comma (see csvdata.Delimiter.DecimalComma). checkRows bounds the row
+// count before any column is made.
+func columnsFromCSV(m *ml.Model, text string, delimiter csvdata.Delimiter, checkRows func(int) error) ([]*ml.Column, error) {
 	text = strings.TrimRight(text, "\r\n")
 	n := 0
 	if text != "" {
@@ -523,6 +564,7 @@ func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.
 		return nil, err
 	}
 	b := newColumnBuilder(m, n)
+	b.comma = delimiter
 	if !strings.ContainsAny(text, "\"\r") {
 		// Unquoted, as numbers are: cells are split in place, without the
 		// csv package's copy of every record.
@@ -535,6 +577,7 @@ func columnsFromCSV(m *ml.Model, text string, checkRows func(int) error) ([]*ml.
 // package's reader. Errors name the line, as fillPlain's do.
 func (b *columnBuilder) fillQuoted(m *ml.Model, text string, n int) ([]*ml.Column, error) {
 	r := csv.NewReader(strings.NewReader(text))
+	r.Comma = rune(b.comma)
 	r.FieldsPerRecord = len(m.Features)
 	r.ReuseRecord = true
 	rows := 0

@@ -24,7 +24,7 @@ func TestTrainingChecksValuesFirst(t *testing.T) {
 	big := make([]float64, n)
 	copy(big, x)
 	big[13] = 1.2e152 // stored, as a dataset could be before the bound
-	d, err := svc.saveDataset(ctx, "old", []*ml.Column{ml.NewNumeric("x", x), ml.NewNumeric("big", big), ml.NewNumeric("y", y), ml.NewNumeric("frac", frac)})
+	d, err := svc.saveDataset(ctx, &store.Dataset{Name: "old"}, []*ml.Column{ml.NewNumeric("x", x), ml.NewNumeric("big", big), ml.NewNumeric("y", y), ml.NewNumeric("frac", frac)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -184,5 +185,60 @@ func TestCreateDatasetFromDescribe(t *testing.T) {
 	}
 	if n := countRows(t, s, "dataset_columns", "1 = 1"); n != 2 {
 		t.Errorf("%d column rows stored, want 2", n)
+	}
+}
+
+// TestMigrateSetsCSVFormatOfOldDatasets: opening a database from before
+// datasets recorded how their CSV was written gives its tables commas and
+// decimal points, and its media datasets no CSV; datasets stored after
+// keep what they recorded, however often the database is opened.
+func TestMigrateSetsCSVFormatOfOldDatasets(t *testing.T) {
+	s, dsn := openTestStore(t)
+	ctx := context.Background()
+	old, _ := createDataset(t, s, "old table", 1)
+	media, data := newDataset("old media", 1)
+	media.Media = json.RawMessage(`{"kind":"IMAGE"}`)
+	if err := s.CreateDataset(ctx, media, data); err != nil {
+		t.Fatal(err)
+	}
+	for _, column := range []string{"csv_delimiter", "csv_detected", "csv_decimal_separator"} {
+		if err := s.db.Migrator().DropColumn(&Dataset{}, column); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var newer *Dataset
+	want := map[string]CSVFormat{old.Name: {Delimiter: ",", DecimalSeparator: "."}, media.Name: {}}
+	for open := range 2 {
+		s, err := Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if open == 0 {
+			newer, _ = createDataset(t, s, "new", 1)
+			want[newer.Name] = newer.CSV
+			scored, data := newDataset("new, no CSV", 1) // as a prediction of a media dataset
+			scored.CSV = CSVFormat{}
+			if err := s.CreateDataset(ctx, scored, data); err != nil {
+				t.Fatal(err)
+			}
+			want[scored.Name] = CSVFormat{}
+		}
+		page, err := s.ListDatasets(ctx, DatasetFilter{}, Page{First: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != len(want) {
+			t.Fatalf("open %d: %d datasets, want %d", open, len(page.Items), len(want))
+		}
+		for _, d := range page.Items {
+			if d.CSV != want[d.Name] {
+				t.Errorf("open %d: dataset %q has CSV %+v, want %+v", open, d.Name, d.CSV, want[d.Name])
+			}
+		}
+		s.Close()
 	}
 }

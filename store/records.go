@@ -26,7 +26,26 @@ type Dataset struct {
 	// files became feature rows (the service's JSON); nil for tables.
 	Media     json.RawMessage `gorm:"serializer:json"`
 	CreatedAt time.Time       `gorm:"not null"`
+	// CSV says how the CSV the rows were read from is written; zero for
+	// a dataset made from media files.
+	CSV CSVFormat `gorm:"embedded;embeddedPrefix:csv_"`
 }
+
+// CSVFormat is how a CSV is written (see csvdata.Format).
+type CSVFormat struct {
+	// Delimiter is the character between fields: "," ";" "\t" or "|";
+	// empty for no CSV.
+	Delimiter string
+	// Detected is set if the delimiter was detected rather than given.
+	Detected bool
+	// DecimalSeparator is "." or ",".
+	DecimalSeparator string
+}
+
+// csvDelimiterColumn is the column of Dataset.CSV.Delimiter. Datasets
+// stored before it was added are tables read with commas (see
+// migrateTables).
+const csvDelimiterColumn = "csv_delimiter"
 
 // ColumnInfo describes one column of a dataset.
 type ColumnInfo struct {
@@ -111,6 +130,9 @@ type Model struct {
 	// Request is what a queued model needs to train (the service's JSON),
 	// kept so that a restart can resume it.
 	Request json.RawMessage `gorm:"serializer:json"`
+	// CSVDelimiter is its dataset's CSV.Delimiter, which predict prefers
+	// for csv rows that read as well with another; empty for commas.
+	CSVDelimiter string
 }
 
 // Prediction records one prediction request and its answer.
@@ -165,9 +187,8 @@ func (predictionTable) TableName() string { return "predictions" }
 // migrate creates or updates the tables. SQLite cannot add a foreign key to
 // an existing table, so the constraints come with CREATE TABLE.
 func (s *Store) migrate() error {
-	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}, &APIKey{}, &setting{}}
 	if !s.postgres {
-		return s.db.AutoMigrate(tables...)
+		return migrateTables(s.db)
 	}
 	// Instances starting together would race to create the same tables.
 	// PostgreSQL's DDL is transactional: under a lock held to the commit,
@@ -176,6 +197,27 @@ func (s *Store) migrate() error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return fmt.Errorf("lock for migration: %w", err)
 		}
-		return tx.AutoMigrate(tables...)
+		return migrateTables(tx)
 	})
+}
+
+// migrateTables creates or updates the tables, and fills in what columns
+// added to existing tables hold for existing rows.
+func migrateTables(db *gorm.DB) error {
+	tables := []any{&Dataset{}, &datasetColumn{}, &modelTable{}, &modelState{}, &predictionTable{}, &APIKey{}, &setting{}}
+	m := db.Migrator()
+	addsCSV := m.HasTable(&Dataset{}) && !m.HasColumn(&Dataset{}, csvDelimiterColumn)
+	if err := db.AutoMigrate(tables...); err != nil {
+		return err
+	}
+	if addsCSV {
+		// Until then every dataset but those of media files was read
+		// with commas and decimal points.
+		err := db.Model(&Dataset{}).Where("media IS NULL").
+			Updates(map[string]any{csvDelimiterColumn: ",", "csv_detected": false, "csv_decimal_separator": "."}).Error
+		if err != nil {
+			return fmt.Errorf("set the CSV format of existing datasets: %w", err)
+		}
+	}
+	return nil
 }

@@ -57,7 +57,7 @@ func failOn(t *testing.T, s *Store, table string) error {
 }
 
 func newDataset(name string, columns int) (*Dataset, [][]byte) {
-	d := &Dataset{Name: name, RowCount: 3}
+	d := &Dataset{Name: name, RowCount: 3, CSV: CSVFormat{Delimiter: ";", Detected: true, DecimalSeparator: ","}}
 	var data [][]byte
 	for i := range columns {
 		d.Columns = append(d.Columns, ColumnInfo{Name: fmt.Sprintf("c%d", i), Type: "NUMERIC", Missing: i})
@@ -79,7 +79,7 @@ func createModel(t testing.TB, s *Store, datasetID *int64) *Model {
 	t.Helper()
 	m := &Model{
 		Name: "m", DatasetID: datasetID, Algorithm: "LINEAR_REGRESSION", Task: "REGRESSION",
-		Target: "y", Features: []string{"a", "b"}, Params: map[string]any{"alpha": 0.5},
+		Target: "y", Features: []string{"a", "b"}, Params: map[string]any{"alpha": 0.5}, CSVDelimiter: "\t",
 	}
 	if err := s.CreateModel(context.Background(), m); err != nil {
 		t.Fatal(err)

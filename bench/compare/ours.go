@@ -53,7 +53,7 @@ func importChild(csvPath, dbDir string) error {
 		return err
 	}
 	start := time.Now()
-	d, err := svc.UploadDataset(context.Background(), "import", f, info.Size(), nil)
+	d, err := svc.UploadDataset(context.Background(), "import", f, info.Size(), service.CSVOptions{})
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (c columnsCache) load(dir, name string) ([]*ml.Column, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols, err := csvdata.ParseReader(io.NewSectionReader(f, 0, info.Size()), info.Size())
+	cols, _, err := csvdata.ParseReader(io.NewSectionReader(f, 0, info.Size()), info.Size(), csvdata.Detect)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

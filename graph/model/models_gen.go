@@ -3,6 +3,7 @@
 package model
 
 import (
+	"mlgraph/internal/csvdata"
 	"mlgraph/service"
 	"mlgraph/store"
 )
@@ -68,6 +69,8 @@ type CreateDatasetInput struct {
 	CSV string `json:"csv"`
 	// Column types to use instead of the inferred ones, e.g. [{name: "review", type: TEXT}].
 	ColumnTypes []ColumnTypeInput `json:"columnTypes,omitempty"`
+	// The character between fields; null (the default) detects it: see CsvDelimiter.
+	Delimiter *csvdata.Delimiter `json:"delimiter,omitempty"`
 }
 
 type CreatedAPIKey struct {
@@ -190,6 +193,10 @@ type PredictInput struct {
 	// missing), e.g. "5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3". The compact form for
 	// many rows: it is parsed several times faster than `rows`.
 	CSV *string `json:"csv,omitempty"`
+	// The character between csv's values; null (the default) detects it: the
+	// delimiter of the model's dataset or a comma, if every row has one value
+	// per feature with it, else the one other delimiter that gives that.
+	Delimiter *csvdata.Delimiter `json:"delimiter,omitempty"`
 	// Rows as base64 (standard alphabet) of little-endian float64 values, row
 	// after row, each in the order of `Model.features` (numeric features only;
 	// NaN is missing): the most compact form, for programs (with numpy:

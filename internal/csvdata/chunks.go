@@ -228,6 +228,7 @@ func chunkError(err error, before int) error {
 
 // pipeline parses the chunks of one input.
 type pipeline struct {
+	comma  Delimiter
 	header []*columnBuilder
 	// text[i] is set once column i met text: later chunks read it as text
 	// (unless isolated).
@@ -237,10 +238,10 @@ type pipeline struct {
 	free chan *chunkResult
 }
 
-// parseChunks parses the data rows that src hands out into columns (fresh
-// from newColumns), following headerLines lines of header, and returns the
-// number of rows.
-func (o options) parseChunks(src source, columns []*columnBuilder, size sizeHint, headerLines int) (int, error) {
+// parseChunks parses the data rows, with fields separated by comma, that
+// src hands out into columns (fresh from newColumns), following
+// headerLines lines of header, and returns the number of rows.
+func (o options) parseChunks(src source, columns []*columnBuilder, size sizeHint, headerLines int, comma Delimiter) (int, error) {
 	workers := o.workers
 	if workers <= 0 {
 		// More would only hold more chunks in memory: a few cores parse
@@ -248,7 +249,7 @@ func (o options) parseChunks(src source, columns []*columnBuilder, size sizeHint
 		workers = min(runtime.GOMAXPROCS(0), maxWorkers)
 	}
 	inFlight := 2 * workers // chunks read ahead of the merge
-	p := &pipeline{header: columns, text: make([]atomic.Bool, len(columns)), isolated: o.isolated,
+	p := &pipeline{comma: comma, header: columns, text: make([]atomic.Bool, len(columns)), isolated: o.isolated,
 		free: make(chan *chunkResult, inFlight+workers+1)}
 
 	ordered := make(chan *chunk, inFlight)
@@ -296,7 +297,7 @@ func (o options) parseChunks(src source, columns []*columnBuilder, size sizeHint
 	defer wg.Wait()
 	defer close(stop)
 
-	m := merge{columns: columns, size: size, lines: headerLines}
+	m := merge{comma: comma, columns: columns, size: size, lines: headerLines}
 	for c := range ordered {
 		<-c.done
 		if c.err != nil {
@@ -330,7 +331,7 @@ func (p *pipeline) result() *chunkResult {
 	}
 	r := &chunkResult{columns: make([]*columnBuilder, len(p.header))}
 	for i, c := range p.header {
-		r.columns[i] = &columnBuilder{name: c.name}
+		r.columns[i] = &columnBuilder{name: c.name, decimalComma: c.decimalComma}
 	}
 	return r
 }
@@ -359,7 +360,7 @@ func (p *pipeline) parse(c *chunk) {
 		col.grow(lines)
 	}
 	r := &res.records
-	r.reset(c.data)
+	r.reset(c.data, p.comma)
 	for {
 		record, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -392,7 +393,7 @@ func (p *pipeline) parse(c *chunk) {
 		}
 	}
 	if len(res.text) > 0 {
-		r.reset(c.data)
+		r.reset(c.data, p.comma)
 		if err := addText(r, res.columns, res.text); err != nil {
 			res.err = err // not expected: the chunk was read once already
 		}
@@ -403,7 +404,7 @@ func (p *pipeline) parse(c *chunk) {
 // and makes it categorical from the start if text is set.
 func (c *columnBuilder) reset(text bool) {
 	if !text {
-		*c = columnBuilder{name: c.name, kind: numeric, num: c.num[:0]}
+		*c = columnBuilder{name: c.name, kind: numeric, num: c.num[:0], decimalComma: c.decimalComma}
 		return
 	}
 	index := c.index
@@ -411,11 +412,12 @@ func (c *columnBuilder) reset(text bool) {
 		index = make(map[string]int32)
 	}
 	clear(index)
-	*c = columnBuilder{name: c.name, kind: categorical, codes: c.codes[:0], levels: c.levels[:0], index: index}
+	*c = columnBuilder{name: c.name, kind: categorical, codes: c.codes[:0], levels: c.levels[:0], index: index, decimalComma: c.decimalComma}
 }
 
 // merge appends chunks' columns to the dataset's, in input order.
 type merge struct {
+	comma   Delimiter
 	columns []*columnBuilder
 	size    sizeHint
 	rows    int   // rows merged so far
@@ -451,6 +453,8 @@ func (m *merge) add(res *chunkResult, data []byte) error {
 				if c.badRow == 0 && part.badRow > 0 {
 					c.badRow, c.badText = m.rows+part.badRow, part.badText
 				}
+				c.comma = c.comma.orLater(part.comma, m.rows)
+				c.point = c.point.orLater(part.point, m.rows)
 				continue
 			}
 			if c.numbers > 0 {
@@ -471,7 +475,7 @@ func (m *merge) add(res *chunkResult, data []byte) error {
 		}
 	}
 	if len(m.text) > 0 {
-		if err := addText(newDataRecords(data), m.columns, m.text); err != nil {
+		if err := addText(newDataRecords(data, m.comma), m.columns, m.text); err != nil {
 			return chunkError(err, m.lines)
 		}
 	}

@@ -54,9 +54,9 @@ func checkEveryChunkSize(t *testing.T, text string) {
 				var got []*ml.Column
 				var err error
 				if reader {
-					got, err = o.parseReader(strings.NewReader(text), int64(len(text)))
+					got, _, err = o.parseReader(strings.NewReader(text), int64(len(text)), Detect)
 				} else {
-					got, err = o.parseText(text)
+					got, _, err = o.parseText(text, Detect)
 				}
 				how := fmt.Sprintf("chunks of %d (reader %v, isolated %v)", size, reader, isolated)
 				switch {
@@ -146,9 +146,9 @@ func TestParseChunksErrorLines(t *testing.T) {
 			for _, reader := range []bool{false, true} {
 				var err error
 				if reader {
-					_, err = o.parseReader(strings.NewReader(text), int64(len(text)))
+					_, _, err = o.parseReader(strings.NewReader(text), int64(len(text)), Detect)
 				} else {
-					_, err = o.parseText(text)
+					_, _, err = o.parseText(text, Detect)
 				}
 				if e, ok := apperr.As(err); !ok || e.Code != apperr.BadInput || e.Message != tc.want {
 					t.Errorf("chunks of %d (reader %v): %q: error %v, want %s", o.chunkSize, reader, tc.tail, err, tc.want)
@@ -200,14 +200,14 @@ func TestParseChunksTypes(t *testing.T) {
 	for _, size := range []int{1, 10, 100, 1000, 4096, 1 << 20} {
 		for _, isolated := range []bool{false, true} {
 			o := options{chunkSize: size, workers: 3, isolated: isolated}
-			got, err := o.parseText(text)
+			got, _, err := o.parseText(text, Detect)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.EqualFunc(got, want, sameColumn) {
 				t.Errorf("chunks of %d, isolated %v: columns differ from the sequential parser's", size, isolated)
 			}
-			got, err = o.parseReader(strings.NewReader(text), int64(len(text)))
+			got, _, err = o.parseReader(strings.NewReader(text), int64(len(text)), Detect)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +242,7 @@ func TestParseChunksNumbers(t *testing.T) {
 		}
 		b.WriteString(c + "\n")
 	}
-	got, err := options{chunkSize: 3, workers: 2}.parseText(b.String())
+	got, _, err := options{chunkSize: 3, workers: 2}.parseText(b.String(), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestParseReaderMemory(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	if _, err := o.parseReader(strings.NewReader(text), int64(len(text))); err != nil {
+	if _, _, err := o.parseReader(strings.NewReader(text), int64(len(text)), Detect); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
@@ -321,7 +321,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 func TestParseReaderReadError(t *testing.T) {
 	text := numericCSV(1000, 3)
 	for _, o := range chunkOptions[2:] {
-		_, err := o.parseReader(&failingReader{strings.NewReader(text), int64(len(text) / 2)}, int64(len(text)))
+		_, _, err := o.parseReader(&failingReader{strings.NewReader(text), int64(len(text) / 2)}, int64(len(text)), Detect)
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.BadInput || e.Message != "invalid CSV: disk on fire" {
 			t.Errorf("chunks of %d: error %v", o.chunkSize, err)
 		}
@@ -341,17 +341,17 @@ func (s *panicSource) next() ([]byte, error) {
 // TestParseChunksPanic: a bug while reading or parsing chunks fails the
 // parse with an internal error, and leaves no goroutine behind.
 func TestParseChunksPanic(t *testing.T) {
-	columns, err := newColumns([]string{"a"})
+	columns, err := newColumns([]string{"a"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := &panicSource{textSource{text: []byte("1\n2\n3\n4\n5\n6\n7\n8\n9\n"), size: 2}}
-	_, err = options{workers: 2}.parseChunks(src, columns, sizeHint{}, 1)
+	_, err = options{workers: 2}.parseChunks(src, columns, sizeHint{}, 1, Comma)
 	if err == nil || apperr.CodeOf(err) != "" || !strings.Contains(err.Error(), "panic while parsing CSV: bug") {
 		t.Errorf("error %v, want an internal error", err)
 	}
 	// A worker's panic: a chunk with a column the pipeline does not know.
-	p := &pipeline{header: columns, text: make([]atomic.Bool, 0)}
+	p := &pipeline{comma: Comma, header: columns, text: make([]atomic.Bool, 0)}
 	c := &chunk{data: []byte("1\n"), res: p.result(), done: make(chan struct{})}
 	p.parse(c)
 	if err := chunkError(c.res.err, 0); err == nil || apperr.CodeOf(err) != "" {

@@ -5,7 +5,10 @@
 // TEXT if its cells read as free text (see looksLikeText) and CATEGORICAL
 // otherwise. Cells that are empty or hold a missing-value marker (NA,
 // null, ... as pandas reads them) are missing in every kind. A caller can
-// override the inferred type with ml.Column.As.
+// override the inferred type with ml.Column.As. Fields are separated by
+// commas, semicolons, tabs or pipes, as the caller says or as detected
+// from the first lines (see detect); with semicolons numbers may have a
+// decimal comma (see Delimiter.DecimalComma).
 //
 // The text is read once, collecting numeric columns straight into float64s
 // rather than keeping every cell as a string; only a column found not to be
@@ -36,43 +39,70 @@ import (
 	"mlgraph/ml"
 )
 
-// Parse parses CSV text with a header row into one column per header field.
-// Every error is BAD_USER_INPUT, naming the line or row and column at fault.
-func Parse(text string) ([]*ml.Column, error) {
-	return defaultOptions.parseText(text)
+// Parse parses CSV text with a header row into one column per header
+// field, with fields separated by delimiter, or by the delimiter detected
+// from the first lines if it is Detect (see detect). It returns how the
+// text is written. Every error is BAD_USER_INPUT, naming the line or row
+// and column at fault.
+func Parse(text string, delimiter Delimiter) ([]*ml.Column, Format, error) {
+	return defaultOptions.parseText(text, delimiter)
 }
 
-func (o options) parseText(text string) ([]*ml.Column, error) {
+func (o options) parseText(text string, delimiter Delimiter) ([]*ml.Column, Format, error) {
 	text = strings.TrimPrefix(text, "\ufeff") // a BOM some editors write
 	size := sizeHint{bytes: int64(len(text)), maxRows: strings.Count(text, "\n") + 1}
 	// Read in place: the records' strings share text, which is never written.
 	data := unsafe.Slice(unsafe.StringData(text), len(text))
-	again := func() records { return newDataRecords(data) }
-	return o.parse(newDataRecords(data), again, size)
+	format, err := formatOf(delimiter, func() []byte { return wholeRecords(data[:min(len(data), sampleBytes)], len(data) <= sampleBytes) })
+	if err != nil {
+		return nil, format, err
+	}
+	again := func() records { return newDataRecords(data, format.Delimiter) }
+	return o.parse(newDataRecords(data, format.Delimiter), again, size, format)
 }
 
 // ParseReader is Parse for a seekable input of size bytes (0 if unknown),
 // such as an uploaded file: it streams the rows, and reads the input again
 // from the start only for columns that turn out categorical after some of
 // their numbers were read, so memory holds the parsed columns, never the
-// text.
-func ParseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
-	return defaultOptions.parseReader(r, size)
+// text. A delimiter to detect is detected from the first bytes, read ahead
+// in the read buffer.
+func ParseReader(r io.ReadSeeker, size int64, delimiter Delimiter) ([]*ml.Column, Format, error) {
+	return defaultOptions.parseReader(r, size, delimiter)
 }
 
-func (o options) parseReader(r io.ReadSeeker, size int64) ([]*ml.Column, error) {
-	open := func() io.Reader {
+func (o options) parseReader(r io.ReadSeeker, size int64, delimiter Delimiter) ([]*ml.Column, Format, error) {
+	open := func() *bufio.Reader {
+		var in io.Reader = r
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
-			return errReader{fmt.Errorf("rewind the CSV input: %w", err)}
+			in = errReader{fmt.Errorf("rewind the CSV input: %w", err)}
 		}
-		br := bufio.NewReaderSize(r, bufferSize) // used as is by newFastRecords
+		br := bufio.NewReaderSize(in, bufferSize) // used as is by newFastRecords
 		if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
 			br.Discard(3)
 		}
 		return br
 	}
-	again := func() records { return newFastRecords(open(), bufferSize) }
-	return o.parse(newFastRecords(open(), bufferSize), again, sizeHint{bytes: size})
+	br := open()
+	format, err := formatOf(delimiter, func() []byte {
+		start, err := br.Peek(sampleBytes) // err: the input holds less, or a read failed (the parse reports it)
+		return wholeRecords(start, err != nil)
+	})
+	if err != nil {
+		return nil, format, err
+	}
+	again := func() records { return newFastRecords(open(), bufferSize, format.Delimiter) }
+	return o.parse(newFastRecords(br, bufferSize, format.Delimiter), again, sizeHint{bytes: size}, format)
+}
+
+// formatOf is the format of a CSV with the given delimiter, detected from
+// the start of the CSV that start returns if it is Detect.
+func formatOf(delimiter Delimiter, start func() []byte) (Format, error) {
+	if delimiter != Detect {
+		return Format{Delimiter: delimiter}, nil
+	}
+	d, err := detect(start())
+	return Format{Delimiter: d, Detected: true}, err
 }
 
 // errReader fails every read with err.
@@ -104,14 +134,16 @@ func (h sizeHint) capacity(rows int, offset int64) int {
 	return n
 }
 
-// parse parses the CSV that r reads: its header, then the data rows in
-// parallel (see parseChunks), from the rest of r's input. A column found
-// not numeric after some of its numbers were read is read again, with the
-// records that again reads from the start of the input.
-func (o options) parse(r *fastRecords, again func() records, size sizeHint) ([]*ml.Column, error) {
-	columns, err := readHeader(r)
+// parse parses the CSV that r reads, written as format says but for its
+// decimal separator: its header, then the data rows in parallel (see
+// parseChunks), from the rest of r's input. A column found not numeric
+// after some of its numbers were read is read again, with the records that
+// again reads from the start of the input. It returns format with the
+// decimal separator found.
+func (o options) parse(r *fastRecords, again func() records, size sizeHint, format Format) ([]*ml.Column, Format, error) {
+	columns, err := readHeader(r, format.Delimiter)
 	if err != nil {
-		return nil, err
+		return nil, format, err
 	}
 	var src source
 	if r.in == nil {
@@ -119,28 +151,32 @@ func (o options) parse(r *fastRecords, again func() records, size sizeHint) ([]*
 	} else {
 		src = newReaderSource(r.in, o.chunkSize, 4*maxWorkers)
 	}
-	rows, err := o.parseChunks(src, columns, size, r.line)
+	rows, err := o.parseChunks(src, columns, size, r.line, format.Delimiter)
 	if err != nil {
-		return nil, err
+		return nil, format, err
 	}
 	if rows == 0 {
-		return nil, apperr.BadInputf("no data rows: the CSV has only a header")
+		return nil, format, apperr.BadInputf("no data rows: the CSV has only a header")
 	}
 	if err := checkUsable(columns); err != nil {
-		return nil, err
+		return nil, format, err
+	}
+	if format.DecimalComma, err = decimalComma(columns); err != nil {
+		return nil, format, err
 	}
 	if err := rereadText(again, columns, rows); err != nil {
-		return nil, err
+		return nil, format, err
 	}
 	result := make([]*ml.Column, len(columns))
 	for i, c := range columns {
 		result[i] = c.column()
 	}
-	return result, nil
+	return result, format, nil
 }
 
-func newReader(in io.Reader) *csv.Reader {
+func newReader(in io.Reader, comma Delimiter) *csv.Reader {
 	r := csv.NewReader(in)
+	r.Comma = rune(comma)
 	r.FieldsPerRecord = -1 // checked by us, for a clearer message
 	r.ReuseRecord = true   // we keep no field strings but for new levels
 	return r
@@ -155,8 +191,9 @@ func csvError(err error) error {
 	return apperr.BadInputf("invalid CSV: %v", err)
 }
 
-// readHeader reads the header row and makes its columns' builders.
-func readHeader(r records) ([]*columnBuilder, error) {
+// readHeader reads the header row of a CSV with the given delimiter and
+// makes its columns' builders.
+func readHeader(r records, delimiter Delimiter) ([]*columnBuilder, error) {
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, apperr.BadInputf("empty CSV: a header row is required")
@@ -164,10 +201,12 @@ func readHeader(r records) ([]*columnBuilder, error) {
 	if err != nil {
 		return nil, csvError(err)
 	}
-	return newColumns(header)
+	return newColumns(header, delimiter.DecimalComma())
 }
 
-func newColumns(header []string) ([]*columnBuilder, error) {
+// newColumns makes the builders of the columns a header names, reading
+// decimal commas if decimalComma is set.
+func newColumns(header []string, decimalComma bool) ([]*columnBuilder, error) {
 	columns := make([]*columnBuilder, len(header))
 	seen := make(map[string]int, len(header))
 	for i, name := range header {
@@ -179,7 +218,7 @@ func newColumns(header []string) ([]*columnBuilder, error) {
 			return nil, apperr.BadInputf("header: duplicate column name %q (columns %d and %d)", name, j+1, i+1)
 		}
 		seen[name] = i
-		columns[i] = &columnBuilder{name: strings.Clone(name), kind: numeric}
+		columns[i] = &columnBuilder{name: strings.Clone(name), kind: numeric, decimalComma: decimalComma}
 	}
 	return columns, nil
 }
@@ -199,6 +238,48 @@ func checkUsable(columns []*columnBuilder) error {
 		return apperr.BadInputf("%v", ml.ValueError(ml.RowName(first.badRow-1), first.name, first.badText))
 	}
 	return nil
+}
+
+// firstCell is the first cell of a column that is some way.
+type firstCell struct {
+	row  int // 1-based data row, 0 if none
+	text string
+}
+
+// set sets the cell to that of 0-based data row row.
+func (f *firstCell) set(row int, cell string) {
+	*f = firstCell{row: row + 1, text: strings.Clone(cell)}
+}
+
+// orLater is f if set, else later, the first cell of rows that follow
+// rows rows.
+func (f firstCell) orLater(later firstCell, rows int) firstCell {
+	if f.row > 0 || later.row == 0 {
+		return f
+	}
+	return firstCell{row: rows + later.row, text: later.text}
+}
+
+// decimalComma reports whether the numbers of columns that stayed numeric
+// are written with decimal commas, and fails if some are written with a
+// comma and some with a point: "1.234" is then as likely to be 1234.
+func decimalComma(columns []*columnBuilder) (bool, error) {
+	var comma, point *columnBuilder
+	for _, c := range columns {
+		if c.kind != numeric {
+			continue
+		}
+		if c.comma.row > 0 && (comma == nil || c.comma.row < comma.comma.row) {
+			comma = c
+		}
+		if c.point.row > 0 && (point == nil || c.point.row < point.point.row) {
+			point = c
+		}
+	}
+	if comma != nil && point != nil {
+		return false, MixedDecimalsError(Cell{comma.comma.row, comma.name, comma.comma.text}, Cell{point.point.row, point.name, point.point.text})
+	}
+	return comma != nil, nil
 }
 
 // rereadText reads the text of the columns that turned categorical after
@@ -243,6 +324,11 @@ type columnBuilder struct {
 	numbers int    // cells read as numbers, to know if any text is lost
 	badRow  int    // 1-based row of the first number ml.Usable refuses, 0 if none
 	badText string // that cell's text
+	// decimalComma: numbers may be written with a decimal comma (see
+	// Delimiter.DecimalComma); then comma and point are the first numbers
+	// written with a decimal comma and with a decimal point.
+	decimalComma bool
+	comma, point firstCell
 
 	// categorical
 	codes  []int32
@@ -263,15 +349,32 @@ func (c *columnBuilder) add(row int, cell string) {
 			}
 			c.num = append(c.num, v)
 			c.numbers++
+			if c.decimalComma && c.point.row == 0 && HasDecimalPoint(cell) {
+				c.point.set(row, cell)
+			}
 			return
 		}
 		cell = strings.TrimSpace(cell)
-		if v, ok := parseNumber(cell); ok {
+		var v float64
+		var ok, comma bool
+		if c.decimalComma && strings.IndexByte(cell, ',') >= 0 {
+			v, ok = ParseDecimalComma(cell) // strconv reads no commas
+			comma = ok
+		} else {
+			v, ok = parseNumber(cell)
+		}
+		if ok {
 			if v == v && !ml.Usable(v) && c.badRow == 0 { // NaN is missing
 				c.badRow, c.badText = row+1, strings.Clone(cell)
 			}
 			c.num = append(c.num, v)
 			c.numbers++
+			switch {
+			case comma && c.comma.row == 0:
+				c.comma.set(row, cell)
+			case !comma && c.decimalComma && c.point.row == 0 && HasDecimalPoint(cell):
+				c.point.set(row, cell)
+			}
 			return
 		}
 		if isMissing(cell) {

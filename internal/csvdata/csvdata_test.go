@@ -101,7 +101,7 @@ func TestParse(t *testing.T) {
 			[]*ml.Column{cat("x", []string{"1_000", "2"}, 0, 1), cat("y", []string{"0x1p3", "3"}, 0, 1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Parse(tc.text)
+			got, _, err := Parse(tc.text, Detect)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +143,7 @@ func TestParseErrors(t *testing.T) {
 		{"beyond the bound, overflowing squares", "a\n1\n1.3e154\n", `row 2, column "a": "1.3e154" is not a finite number within ±1e+150`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			columns, err := Parse(tc.text)
+			columns, _, err := Parse(tc.text, Detect)
 			if err == nil {
 				t.Fatalf("Parse(%q) =%s, want error %q", tc.text, format(columns), tc.want)
 			}
@@ -171,7 +171,7 @@ func TestParseLongColumns(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%d.25,%s,%s\n", i, late, []string{"a", "b", "NA"}[i%3])
 	}
-	columns, err := Parse(b.String())
+	columns, _, err := Parse(b.String(), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(text); err != nil {
+		if _, _, err := Parse(text, Detect); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -243,11 +243,11 @@ func TestParseReaderMatchesParse(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%d.5,%s,%s\n", i, code, []string{"a", "b", ""}[i%3])
 	}
-	want, err := Parse(b.String())
+	want, _, err := Parse(b.String(), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseReader(strings.NewReader(b.String()), int64(b.Len()))
+	got, _, err := ParseReader(strings.NewReader(b.String()), int64(b.Len()), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestParseReaderMatchesParse(t *testing.T) {
 	if got[0].Name != "x" || got[1].Type != "CATEGORICAL" || got[1].Text(7) != "7" {
 		t.Errorf("BOM or late categorical mishandled: %s %s %q", got[0].Name, got[1].Type, got[1].Text(7))
 	}
-	if _, err := ParseReader(strings.NewReader("a,b\n1\n"), 0); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, _, err := ParseReader(strings.NewReader("a,b\n1\n"), 0, Detect); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("ragged input: %v", err)
 	}
 }
@@ -277,7 +277,7 @@ func TestParseReaderMatchesParse(t *testing.T) {
 // fast path and by strconv, and a column whose large numbers turn out to
 // be text is categorical, not an error.
 func TestParseNumbersAtTheBound(t *testing.T) {
-	cols, err := Parse("a,b\n1e150,x\n-1e150, 1e151\n 1.0e150 ,y\n")
+	cols, _, err := Parse("a,b\n1e150,x\n-1e150, 1e151\n 1.0e150 ,y\n", Detect)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type records interface {
 // record's text.
 type csvRecords struct{ *csv.Reader }
 
-func newCSVRecords(in io.Reader) records { return csvRecords{newReader(in)} }
+func newCSVRecords(in io.Reader) records { return csvRecords{newReader(in, Comma)} }
 
 func (r csvRecords) Line() int {
 	line, _ := r.FieldPos(0)
@@ -36,10 +36,12 @@ func (r csvRecords) Line() int {
 const bufferSize = 1 << 20
 
 // fastRecords reads records as encoding/csv does (with FieldsPerRecord -1,
-// ReuseRecord and default options), without allocating for a line that
-// holds no quote: its fields are split in place, as strings sharing the
-// read buffer. A record with quotes is handed to encoding/csv.
+// ReuseRecord, Comma the delimiter and other options default), without
+// allocating for a line that holds no quote: its fields are split in
+// place, as strings sharing the read buffer. A record with quotes is
+// handed to encoding/csv.
 type fastRecords struct {
+	comma   Delimiter
 	in      *bufio.Reader // nil when reading data
 	data    []byte        // the input left, if in is nil
 	long    []byte        // a line longer than in's buffer
@@ -57,20 +59,21 @@ type fastRecords struct {
 	csvLines int
 }
 
-// newFastRecords reads in with a buffer of size bytes (a *bufio.Reader at
-// least that large is used as is).
-func newFastRecords(in io.Reader, size int) *fastRecords {
-	return &fastRecords{in: bufio.NewReaderSize(in, size)}
+// newFastRecords reads in, with fields separated by comma, with a buffer
+// of size bytes (a *bufio.Reader at least that large is used as is).
+func newFastRecords(in io.Reader, size int, comma Delimiter) *fastRecords {
+	return &fastRecords{comma: comma, in: bufio.NewReaderSize(in, size)}
 }
 
-// newDataRecords reads the records of data, which it does not copy.
-func newDataRecords(data []byte) *fastRecords {
-	return &fastRecords{data: data}
+// newDataRecords reads the records of data, with fields separated by
+// comma; it does not copy data.
+func newDataRecords(data []byte, comma Delimiter) *fastRecords {
+	return &fastRecords{comma: comma, data: data}
 }
 
 // reset reads data from the start, as a new fastRecords would.
-func (r *fastRecords) reset(data []byte) {
-	*r = fastRecords{data: data, fields: r.fields[:0], quoted: r.quoted[:0]}
+func (r *fastRecords) reset(data []byte, comma Delimiter) {
+	*r = fastRecords{comma: comma, data: data, fields: r.fields[:0], quoted: r.quoted[:0]}
 }
 
 func (r *fastRecords) Line() int          { return r.recLine }
@@ -142,7 +145,7 @@ func (r *fastRecords) Read() ([]string, error) {
 		text := line[:n]
 		r.fields = r.fields[:0]
 		for {
-			i := bytes.IndexByte(text, ',')
+			i := bytes.IndexByte(text, byte(r.comma))
 			if i < 0 {
 				r.fields = append(r.fields, bytesString(text))
 				return r.fields, nil
@@ -175,7 +178,7 @@ func (r *fastRecords) readQuoted(line []byte) ([]string, error) {
 	}
 	if r.csv == nil {
 		r.feed = bytes.NewReader(nil)
-		r.csv = newReader(r.feed)
+		r.csv = newReader(r.feed, r.comma)
 	}
 	r.feed.Reset(r.quoted)
 	shift := start - 1 - r.csvLines // csv's line numbers to ours

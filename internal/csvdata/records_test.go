@@ -19,7 +19,7 @@ func parseText(text string, newRecords func(io.Reader) records) ([]*ml.Column, e
 
 // fastWith reads with a fastRecords of the given buffer size.
 func fastWith(size int) func(io.Reader) records {
-	return func(in io.Reader) records { return newFastRecords(in, size) }
+	return func(in io.Reader) records { return newFastRecords(in, size, Comma) }
 }
 
 // chunkOptions cut inputs into chunks of a few bytes (so that every line
@@ -57,9 +57,9 @@ func checkSameAsCSV(t *testing.T, text string) {
 		check(fmt.Sprintf("buffer %d", size), got, err)
 	}
 	for _, o := range chunkOptions {
-		got, err := o.parseText(text)
+		got, _, err := o.parseText(text, Detect)
 		check(fmt.Sprintf("text in chunks of %d, %d workers", o.chunkSize, o.workers), got, err)
-		got, err = o.parseReader(strings.NewReader(text), int64(len(text)))
+		got, _, err = o.parseReader(strings.NewReader(text), int64(len(text)), Detect)
 		check(fmt.Sprintf("reader in chunks of %d, %d workers", o.chunkSize, o.workers), got, err)
 	}
 }
@@ -187,7 +187,7 @@ func TestParseAllocs(t *testing.T) {
 	const rows = 10_000
 	text := numericCSV(rows, 20)
 	allocs := testing.AllocsPerRun(3, func() {
-		if _, err := Parse(text); err != nil {
+		if _, _, err := Parse(text, Detect); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -195,7 +195,7 @@ func TestParseAllocs(t *testing.T) {
 		t.Errorf("Parse: %.0f allocations for %d rows", allocs, rows)
 	}
 	allocs = testing.AllocsPerRun(3, func() {
-		if _, err := ParseReader(strings.NewReader(text), int64(len(text))); err != nil {
+		if _, _, err := ParseReader(strings.NewReader(text), int64(len(text)), Detect); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 // with the records that newRecords reads (a second pass calls it again).
 func parseSequential(open func() io.Reader, size sizeHint, newRecords func(io.Reader) records) ([]*ml.Column, error) {
 	r := newRecords(open())
-	columns, err := readHeader(r)
+	columns, err := readHeader(r, Comma)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func TestInferText(t *testing.T) {
 			strings.ReplaceAll(s, `"`, `""`), []string{"good", "bad"}[i%2], answers[i%2], i, i%5)
 	}
 	b.WriteString(",good,,,3\n") // a missing review
-	cols, err := Parse(b.String())
+	cols, _, err := Parse(b.String(), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestInferText(t *testing.T) {
 	}
 	// Chunked parses infer the same.
 	for _, o := range []options{{chunkSize: 64, workers: 2}, {chunkSize: 100, workers: 3, isolated: true}} {
-		got, err := o.parseText(b.String())
+		got, _, err := o.parseText(b.String(), Detect)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestFortunesTopicAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, err := ParseReader(f, info.Size())
+	cols, _, err := ParseReader(f, info.Size(), Detect)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func loadDataset(testdata, name string) (*dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols, err := csvdata.Parse(string(text))
+	cols, _, err := csvdata.Parse(string(text), csvdata.Detect)
 	if err != nil {
 		return nil, fmt.Errorf("%s.csv: %w", name, err)
 	}

@@ -28,7 +28,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cols, err := csvdata.Parse(string(text))
+	cols, _, err := csvdata.Parse(string(text), csvdata.Detect)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func run(dataPath, refPath string, repeats int) error {
 	if err != nil {
 		return err
 	}
-	cols, err := csvdata.ParseReader(f, info.Size())
+	cols, _, err := csvdata.ParseReader(f, info.Size(), csvdata.Detect)
 	if err != nil {
 		return fmt.Errorf("parse %s: %w", dataPath, err)
 	}
