@@ -56,7 +56,9 @@ func TestPredictInputsFollowTheRuleForNumbers(t *testing.T) {
 		"records": func() ([]*ml.Column, error) {
 			return columnsFromRecords(numeric, []any{map[string]any{"x": json.Number("-1e150"), "z": 1e150}})
 		},
-		"csv": func() ([]*ml.Column, error) { return columnsFromCSV(numeric, "1,2\n1e150,-1e150\n", csvdata.Detect, noLimit) },
+		"csv": func() ([]*ml.Column, error) {
+			return columnsFromCSV(numeric, "1,2\n1e150,-1e150\n", csvdata.Comma, noLimit)
+		},
 		"packed": func() ([]*ml.Column, error) {
 			return columnsFromPacked(numeric, packFloats([][]float64{{1e150, -1e150}}), noLimit)
 		},
@@ -101,19 +103,19 @@ func TestPredictInputsFollowTheRuleForNumbers(t *testing.T) {
 			return err
 		}, []string{"row 2", "object"}},
 		{"csv", func() error {
-			_, err := columnsFromCSV(numeric, "1,2\n3,1.5e150\n", csvdata.Detect, noLimit)
+			_, err := columnsFromCSV(numeric, "1,2\n3,1.5e150\n", csvdata.Comma, noLimit)
 			return err
 		}, []string{"row 2", `column "z"`, `"1.5e150"`, bound}},
 		{"csv after a blank line", func() error {
-			_, err := columnsFromCSV(numeric, "1,2\n\n3,inf\n", csvdata.Detect, noLimit)
+			_, err := columnsFromCSV(numeric, "1,2\n\n3,inf\n", csvdata.Comma, noLimit)
 			return err
 		}, []string{"row 2 (line 3)", `column "z"`, `"inf"`, bound}},
 		{"csv, quoted", func() error {
-			_, err := columnsFromCSV(numeric, "\"1\",2\n-1e151,3\n", csvdata.Detect, noLimit)
+			_, err := columnsFromCSV(numeric, "\"1\",2\n-1e151,3\n", csvdata.Comma, noLimit)
 			return err
 		}, []string{"row 2", `column "x"`, `"-1e151"`, bound}},
 		{"csv, shape", func() error {
-			_, err := columnsFromCSV(numeric, "1,2\n3\n", csvdata.Detect, noLimit)
+			_, err := columnsFromCSV(numeric, "1,2\n3\n", csvdata.Comma, noLimit)
 			return err
 		}, []string{"row 2 has 1 values"}},
 		{"packed", func() error {

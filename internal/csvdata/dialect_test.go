@@ -163,7 +163,8 @@ func TestDetectDelimiterErrors(t *testing.T) {
 		{"ragged semicolons", "a;b\n1;2\n3\n", "line 3: expected 2 fields as in the header, found 1"},
 		{"mixed decimal separators", "a;b\n1;2.5\n1,5;2\n",
 			`row 2, column "a": "1,5" has a decimal comma but row 1, column "b": "2.5" a decimal point: a CSV with ';' between fields must write all its decimals one way`},
-		{"non-finite decimal comma", "a;b\n1;2\n1,5e999;3\n", `row 2, column "a": non-finite number "1,5e999"`},
+		{"non-finite decimal comma", "a;b\n1;2\n1,5e999;3\n", `row 2, column "a": "1,5e999" is not a finite number within ±1e+150`},
+		{"decimal comma past the bound", "a;b\n1;2\n1,5e151;3\n", `row 2, column "a": "1,5e151" is not a finite number within ±1e+150`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, reader := range []bool{false, true} {
