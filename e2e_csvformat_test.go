@@ -144,7 +144,7 @@ func TestCSVDelimiters(t *testing.T) {
 	} {
 		input := map[string]any{"modelId": m.ID, "csv": tc.csv, "delimiter": tc.delimiter}
 		if tc.want == nil {
-			srv.mustFail(predictMutation, map[string]any{"input": input}, "BAD_USER_INPUT", `"1;3" is not a finite number`)
+			srv.mustFail(predictMutation, map[string]any{"input": input}, "BAD_USER_INPUT", `"1;3" is not a number`)
 			continue
 		}
 		p := srv.predict(input)
